@@ -1,0 +1,2 @@
+export { BlinkNetError, InvalidArgumentError, NotFoundError, toError } from './errors';
+export { BYTES_PER_MB, BYTES_PER_MIB, formatBytes, formatCount } from './units';

@@ -1,0 +1,10 @@
+export { InferenceError, SessionCreateError } from './errors';
+export {
+  type FloatTensor,
+  type GraphOptimizationLevel,
+  ModelSession,
+  ONNXRUNTIME_VERSION,
+  type SessionOptions,
+  type SessionOptionsWithDefaults,
+  withSessionDefaults,
+} from './session';

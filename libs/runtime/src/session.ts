@@ -1,0 +1,124 @@
+import { InferenceSession, Tensor as OrtTensor, env } from 'onnxruntime-node';
+import { InvalidArgumentError } from '@blinknet/core';
+import { InferenceError, SessionCreateError } from './errors';
+
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+export interface SessionOptions {
+  /** Intra-op threads; 0 lets onnxruntime choose (one per core). @default 0 */
+  readonly intraOpThreads?: number;
+  /** Inter-op threads. @default 1 */
+  readonly interOpThreads?: number;
+  /** @default 'all' */
+  readonly graphOptimizationLevel?: GraphOptimizationLevel;
+  /** onnxruntime's CPU memory arena (faster repeated runs, more resident memory). @default true */
+  readonly enableCpuMemArena?: boolean;
+  /** Pre-planned activation buffers. @default true */
+  readonly enableMemPattern?: boolean;
+}
+
+export type SessionOptionsWithDefaults = Required<SessionOptions>;
+
+export function withSessionDefaults(options: SessionOptions = {}): SessionOptionsWithDefaults {
+  const resolved = {
+    intraOpThreads: 0,
+    interOpThreads: 1,
+    graphOptimizationLevel: 'all' as const,
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+    ...options,
+  };
+  for (const key of ['intraOpThreads', 'interOpThreads'] as const) {
+    if (!Number.isInteger(resolved[key]) || resolved[key] < 0) {
+      throw new InvalidArgumentError(key, `must be a non-negative integer, got ${resolved[key]}`);
+    }
+  }
+  return resolved;
+}
+
+/** Float32 input or output: data plus dims. */
+export interface FloatTensor {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+/** The onnxruntime-node version this process runs. */
+export const ONNXRUNTIME_VERSION: string = env.versions.node ?? env.versions.common;
+
+/**
+ * One onnxruntime inference session on the CPU execution provider. The only wrapper over
+ * onnxruntime-node in BlinkNet: create with `ModelSession.create`, run, then `dispose()`.
+ */
+export class ModelSession {
+  readonly #session: InferenceSession;
+
+  private constructor(
+    session: InferenceSession,
+    readonly source: string,
+    readonly options: SessionOptionsWithDefaults,
+  ) {
+    this.#session = session;
+  }
+
+  /** Loads a model from a file path or from bytes; `source` names it in errors. */
+  static async create(model: string | Uint8Array, options: SessionOptions = {}, source?: string): Promise<ModelSession> {
+    const resolved = withSessionDefaults(options);
+    const label = source ?? (typeof model === 'string' ? model : 'model bytes');
+    const ortOptions: InferenceSession.SessionOptions = {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: resolved.graphOptimizationLevel,
+      intraOpNumThreads: resolved.intraOpThreads,
+      interOpNumThreads: resolved.interOpThreads,
+      enableCpuMemArena: resolved.enableCpuMemArena,
+      enableMemPattern: resolved.enableMemPattern,
+      logSeverityLevel: 3,
+    };
+    try {
+      const session =
+        typeof model === 'string'
+          ? await InferenceSession.create(model, ortOptions)
+          : await InferenceSession.create(model, ortOptions);
+      return new ModelSession(session, label, resolved);
+    } catch (cause) {
+      throw new SessionCreateError(label, (cause as Error).message, { cause });
+    }
+  }
+
+  get inputNames(): readonly string[] {
+    return this.#session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.#session.outputNames;
+  }
+
+  /** Runs the model on float32 inputs (by input name) and returns every float32 output by name. */
+  async run(inputs: Readonly<Record<string, FloatTensor>>): Promise<Record<string, FloatTensor>> {
+    const feeds: Record<string, OrtTensor> = {};
+    for (const name of this.inputNames) {
+      const input = inputs[name];
+      if (!input) throw new InferenceError(this.source, `missing input '${name}'`);
+      const expected = input.dims.reduce((a, b) => a * b, 1);
+      if (input.data.length !== expected) {
+        throw new InferenceError(this.source, `input '${name}' has ${input.data.length} values, dims [${input.dims}] need ${expected}`);
+      }
+      feeds[name] = new OrtTensor('float32', input.data, input.dims);
+    }
+    let results: InferenceSession.ReturnType;
+    try {
+      results = await this.#session.run(feeds);
+    } catch (cause) {
+      throw new InferenceError(this.source, `run failed: ${(cause as Error).message}`, { cause });
+    }
+    const outputs: Record<string, FloatTensor> = {};
+    for (const [name, tensor] of Object.entries(results)) {
+      if (tensor.type !== 'float32') throw new InferenceError(this.source, `output '${name}' is ${tensor.type}, not float32`);
+      outputs[name] = { data: tensor.data as Float32Array, dims: [...tensor.dims] };
+    }
+    return outputs;
+  }
+
+  async dispose(): Promise<void> {
+    await this.#session.release();
+  }
+}

@@ -1,0 +1,3 @@
+export { type OpenedDatabase, openDatabase, type PrismaClient } from './database';
+export { MigrationError } from './errors';
+export { applyMigrations, listMigrations, type Migration, MIGRATIONS_DIR } from './migrations';
