@@ -53,7 +53,13 @@ export default tseslint.config(
             { sourceTag: 'layer:model', onlyDependOnLibsWithTags: ['layer:core', 'layer:proto'] },
             {
               sourceTag: 'layer:adapter',
-              onlyDependOnLibsWithTags: ['layer:core', 'layer:model', 'layer:proto', 'kind:pure', 'layer:adapter'],
+              onlyDependOnLibsWithTags: [
+                'layer:core',
+                'layer:model',
+                'layer:proto',
+                'kind:pure',
+                'layer:adapter',
+              ],
             },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['*'] },
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['*'] },
@@ -67,7 +73,10 @@ export default tseslint.config(
     .map((owner) => ({ files: [`${owner}/**/*.ts`], rules: { 'no-restricted-imports': 'off' } })),
   {
     files: ['**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

@@ -10,6 +10,8 @@ export default defineConfig({
   experimental: { adapter: true },
   schema: path.join('prisma', 'schema.prisma'),
   async adapter() {
-    return new PrismaBetterSQLite3({ url: process.env['DATABASE_URL'] ?? `file:${path.join(os.tmpdir(), 'blinknet-prisma-cli.db')}` });
+    return new PrismaBetterSQLite3({
+      url: process.env['DATABASE_URL'] ?? `file:${path.join(os.tmpdir(), 'blinknet-prisma-cli.db')}`,
+    });
   },
 });

@@ -1,4 +1,8 @@
-import { type AttributeProto, AttributeProto_AttributeType as AttrType, type NodeProto } from '@blinknet/proto/onnx';
+import {
+  type AttributeProto,
+  AttributeProto_AttributeType as AttrType,
+  type NodeProto,
+} from '@blinknet/proto/onnx';
 import { type Tensor, tensorFromProto, tensorToProto, toSafeNumbers } from './tensor';
 import { type TensorData } from './dtype';
 import { GraphStructureError } from './errors';
@@ -71,7 +75,10 @@ export const attribute = {
     ...blank(name, AttrType.STRING),
     s: new TextEncoder().encode(value),
   }),
-  tensor: (name: string, tensor: { name: string; dims: readonly number[]; data: TensorData }): AttributeProto => ({
+  tensor: (
+    name: string,
+    tensor: { name: string; dims: readonly number[]; data: TensorData },
+  ): AttributeProto => ({
     ...blank(name, AttrType.TENSOR),
     t: tensorToProto(tensor),
   }),

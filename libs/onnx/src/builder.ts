@@ -84,7 +84,13 @@ export class ModelBuilder {
   }
 
   /** Adds a node and returns its (single) output name, `<name>_out` unless given. */
-  node(opType: string, name: string, inputs: readonly string[], attributes: AttributeProto[] = [], output?: string): string {
+  node(
+    opType: string,
+    name: string,
+    inputs: readonly string[],
+    attributes: AttributeProto[] = [],
+    output?: string,
+  ): string {
     const out = this.#claim(output ?? `${name}_out`);
     const node: NodeProto = {
       input: [...inputs],
@@ -104,16 +110,25 @@ export class ModelBuilder {
     const [, inChannels] = this.shape(x);
     const group = spec.group ?? 1;
     const fanIn = (inChannels / group) * spec.kernel * spec.kernel;
-    const w = this.#heWeight(`${spec.name}.weight`, [spec.outChannels, inChannels / group, spec.kernel, spec.kernel], fanIn);
+    const w = this.#heWeight(
+      `${spec.name}.weight`,
+      [spec.outChannels, inChannels / group, spec.kernel, spec.kernel],
+      fanIn,
+    );
     const b = this.constant(`${spec.name}.bias`, [spec.outChannels], new Float32Array(spec.outChannels));
     const pad = spec.pad ?? 0;
-    return this.node('Conv', spec.name, [x, w, b], [
-      attribute.ints('kernel_shape', [spec.kernel, spec.kernel]),
-      attribute.ints('strides', [spec.stride ?? 1, spec.stride ?? 1]),
-      attribute.ints('pads', [pad, pad, pad, pad]),
-      attribute.ints('dilations', [1, 1]),
-      attribute.int('group', group),
-    ]);
+    return this.node(
+      'Conv',
+      spec.name,
+      [x, w, b],
+      [
+        attribute.ints('kernel_shape', [spec.kernel, spec.kernel]),
+        attribute.ints('strides', [spec.stride ?? 1, spec.stride ?? 1]),
+        attribute.ints('pads', [pad, pad, pad, pad]),
+        attribute.ints('dilations', [1, 1]),
+        attribute.int('group', group),
+      ],
+    );
   }
 
   /** Fully connected layer: Gemm with transB = 1 (weight [out, in], as Caffe's InnerProduct). */
@@ -138,12 +153,17 @@ export class ModelBuilder {
 
   /** Caffe-style cross-channel LRN. */
   lrn(x: string, name: string, size: number, alpha: number, beta: number, bias = 1): string {
-    return this.node('LRN', name, [x], [
-      attribute.int('size', size),
-      attribute.float('alpha', alpha),
-      attribute.float('beta', beta),
-      attribute.float('bias', bias),
-    ]);
+    return this.node(
+      'LRN',
+      name,
+      [x],
+      [
+        attribute.int('size', size),
+        attribute.float('alpha', alpha),
+        attribute.float('beta', beta),
+        attribute.float('bias', bias),
+      ],
+    );
   }
 
   flatten(x: string, name: string): string {
@@ -194,7 +214,15 @@ export class ModelBuilder {
       .map((n) => valueInfo(n, DataType.FLOAT, this.shape(n)));
     const probe: ModelProto = {
       ...this.build(),
-      graph: { node: [node], name: 'probe', initializer: init, docString: '', input: inputs, output: [], valueInfo: [] },
+      graph: {
+        node: [node],
+        name: 'probe',
+        initializer: init,
+        docString: '',
+        input: inputs,
+        output: [],
+        valueInfo: [],
+      },
     };
     return inferShapes(probe).get(node.output[0]) as ValueInfo;
   }
@@ -217,7 +245,11 @@ function poolAttributes(spec: PoolSpec): AttributeProto[] {
 }
 
 /** A ValueInfoProto for a tensor; string dims are symbolic. */
-export function valueInfo(name: string, elemType: number, dims: readonly (number | string)[]): ValueInfoProto {
+export function valueInfo(
+  name: string,
+  elemType: number,
+  dims: readonly (number | string)[],
+): ValueInfoProto {
   return {
     name,
     docString: '',

@@ -57,7 +57,10 @@ export class GraphView {
       const missing = new Set(node.input.filter((i) => i !== '' && !available.has(i)));
       for (const input of missing) {
         if (!this.producers.has(input)) {
-          throw new GraphStructureError(`input '${input}' is not produced by any node, initializer or graph input`, nodeLabel(node));
+          throw new GraphStructureError(
+            `input '${input}' is not produced by any node, initializer or graph input`,
+            nodeLabel(node),
+          );
         }
       }
       if (missing.size === 0) ready.push(node);

@@ -1,4 +1,11 @@
-export type { ModelProto, GraphProto, NodeProto, TensorProto, ValueInfoProto, AttributeProto } from '@blinknet/proto/onnx';
+export type {
+  ModelProto,
+  GraphProto,
+  NodeProto,
+  TensorProto,
+  ValueInfoProto,
+  AttributeProto,
+} from '@blinknet/proto/onnx';
 export { DataType, dataTypeInfo, dataTypeLabel, dataTypeOf, type TensorData } from './dtype';
 export {
   ExternalDataError,
@@ -8,8 +15,22 @@ export {
   TensorDataError,
   UnsupportedOpError,
 } from './errors';
-export { type Tensor, elementCount, tensorByteSize, tensorFromProto, tensorToProto, toSafeNumbers } from './tensor';
-export { decodeModel, encodeModel, encodeModelChunks, readModel, writeFileAtomic, writeModel } from './model-io';
+export {
+  type Tensor,
+  elementCount,
+  tensorByteSize,
+  tensorFromProto,
+  tensorToProto,
+  toSafeNumbers,
+} from './tensor';
+export {
+  decodeModel,
+  encodeModel,
+  encodeModelChunks,
+  readModel,
+  writeFileAtomic,
+  writeModel,
+} from './model-io';
 export {
   attribute,
   findAttribute,

@@ -36,7 +36,11 @@ export function describeLayers(model: ModelProto, options: ShapeInferenceOptions
 }
 
 function isApproximable(view: GraphView, node: NodeProto): boolean {
-  return (node.domain === '' || node.domain === 'ai.onnx') && APPROXIMABLE_OPS.has(node.opType) && view.isConstant(node.input[1]);
+  return (
+    (node.domain === '' || node.domain === 'ai.onnx') &&
+    APPROXIMABLE_OPS.has(node.opType) &&
+    view.isConstant(node.input[1])
+  );
 }
 
 function describe(view: GraphView, shapes: Map<string, ValueInfo>, node: NodeProto): LayerInfo {
@@ -77,7 +81,12 @@ function describe(view: GraphView, shapes: Map<string, ValueInfo>, node: NodePro
   };
 }
 
-const PARAMETER_TYPES: ReadonlySet<number> = new Set([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE, DataType.INT8]);
+const PARAMETER_TYPES: ReadonlySet<number> = new Set([
+  DataType.FLOAT,
+  DataType.FLOAT16,
+  DataType.DOUBLE,
+  DataType.INT8,
+]);
 
 /** Elements of all weight initializers (not int64 shape constants): a model's parameter count as stored. */
 export function countParameters(model: ModelProto): number {

@@ -40,7 +40,9 @@ describe('model IO', () => {
   });
 
   it('rejects bytes that are not ONNX', () => {
-    expect(() => decodeModel(new TextEncoder().encode('hello, not a model'), 'hello.onnx')).toThrow(OnnxDecodeError);
+    expect(() => decodeModel(new TextEncoder().encode('hello, not a model'), 'hello.onnx')).toThrow(
+      OnnxDecodeError,
+    );
     expect(() => decodeModel(new Uint8Array(0), 'empty.onnx')).toThrow(/ir_version is missing/);
   });
 
@@ -135,7 +137,9 @@ describe('GraphView', () => {
 describe('encodeModelChunks', () => {
   // The same message as the generated encoder (field order on the wire differs, which protobuf allows).
   const sameAsGenerated = (model: ReturnType<typeof smallModel>) =>
-    expect(ModelProto.decode(encodeModel(model))).toEqual(ModelProto.decode(ModelProto.encode(model).finish()));
+    expect(ModelProto.decode(encodeModel(model))).toEqual(
+      ModelProto.decode(ModelProto.encode(model).finish()),
+    );
 
   it('encodes the same message as the generated encoder, without copying weights', () => {
     const model = smallModel();
@@ -148,7 +152,11 @@ describe('encodeModelChunks', () => {
   it('handles tensors without raw_data and models without initializers', () => {
     const model = smallModel();
     const t = model.graph!.initializer[0];
-    model.graph!.initializer[0] = { ...t, rawData: new Uint8Array(0), floatData: Array.from(new Float32Array(t.rawData.buffer, t.rawData.byteOffset, t.rawData.length / 4)) };
+    model.graph!.initializer[0] = {
+      ...t,
+      rawData: new Uint8Array(0),
+      floatData: Array.from(new Float32Array(t.rawData.buffer, t.rawData.byteOffset, t.rawData.length / 4)),
+    };
     sameAsGenerated(model);
     model.graph!.initializer = [];
     sameAsGenerated(model);

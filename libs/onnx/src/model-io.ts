@@ -83,7 +83,9 @@ export function readModel(path: string): ModelProto {
   try {
     bytes = readFileSync(path);
   } catch (cause) {
-    throw new NotFoundError('model file', `cannot read ONNX file ${path}: ${(cause as Error).message}`, { cause });
+    throw new NotFoundError('model file', `cannot read ONNX file ${path}: ${(cause as Error).message}`, {
+      cause,
+    });
   }
   return decodeModel(bytes, path);
 }

@@ -105,7 +105,9 @@ describe('inferShapes', () => {
   });
 
   it('Gemm with transA / transB', () => {
-    expect(dimsOf(oneNode('Gemm', { a: [4, 6], b: [5, 6], c: [5] }, [attribute.int('transB', 1)]))).toEqual([4, 5]);
+    expect(dimsOf(oneNode('Gemm', { a: [4, 6], b: [5, 6], c: [5] }, [attribute.int('transB', 1)]))).toEqual([
+      4, 5,
+    ]);
     expect(dimsOf(oneNode('Gemm', { a: [6, 4], b: [6, 5] }, [attribute.int('transA', 1)]))).toEqual([4, 5]);
     expect(() => inferShapes(oneNode('Gemm', { a: [4, 6], b: [5, 6] }))).toThrow(/inner dimensions differ/);
   });
@@ -120,8 +122,12 @@ describe('inferShapes', () => {
     expect(dimsOf(oneNode('Flatten', { x: [2, 3, 4, 5] }))).toEqual([2, 60]);
     expect(dimsOf(oneNode('Flatten', { x: [2, 3, 4, 5] }, [attribute.int('axis', -1)]))).toEqual([24, 5]);
     expect(dimsOf(oneNode('Reshape', { x: [2, 3, 4, 5] }, [], { shape: [0n, -1n] }))).toEqual([2, 60]);
-    expect(() => dimsOf(oneNode('Reshape', { x: [2, 3] }, [], { shape: [4n, 2n] }))).toThrow(/cannot reshape/);
-    expect(dimsOf(oneNode('Concat', { a: [2, 3, 4], b: [2, 5, 4] }, [attribute.int('axis', 1)]))).toEqual([2, 8, 4]);
+    expect(() => dimsOf(oneNode('Reshape', { x: [2, 3] }, [], { shape: [4n, 2n] }))).toThrow(
+      /cannot reshape/,
+    );
+    expect(dimsOf(oneNode('Concat', { a: [2, 3, 4], b: [2, 5, 4] }, [attribute.int('axis', 1)]))).toEqual([
+      2, 8, 4,
+    ]);
   });
 
   it('Add and Mul broadcast, and reject incompatible shapes', () => {

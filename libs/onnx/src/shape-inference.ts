@@ -52,7 +52,8 @@ function broadcast(ctx: OpContext, shapes: readonly (readonly number[])[]): numb
     for (const s of shapes) {
       const d = s[s.length - rank + i] ?? 1;
       if (d === 1) continue;
-      if (dim !== 1 && d !== dim) ctx.fail(`shapes [${shapes.map((x) => `[${x}]`).join(', ')}] do not broadcast`);
+      if (dim !== 1 && d !== dim)
+        ctx.fail(`shapes [${shapes.map((x) => `[${x}]`).join(', ')}] do not broadcast`);
       dim = d;
     }
     out.push(dim);
@@ -107,12 +108,15 @@ const conv: OpRule = (ctx: OpContext) => {
   const x = input(ctx, 0);
   const w = input(ctx, 1);
   if (x.dims.length < 3) ctx.fail(`input must be [N, C, ...spatial], got [${x.dims}]`);
-  if (w.dims.length !== x.dims.length) ctx.fail(`weight rank ${w.dims.length} != input rank ${x.dims.length}`);
+  if (w.dims.length !== x.dims.length)
+    ctx.fail(`weight rank ${w.dims.length} != input rank ${x.dims.length}`);
   const group = intAttribute(ctx.node, 'group', 1);
   const [n, c] = x.dims;
   const [m, cPerGroup] = w.dims;
   if (c !== cPerGroup * group) {
-    ctx.fail(`input has ${c} channels but weight [${w.dims}] with group ${group} expects ${cPerGroup * group}`);
+    ctx.fail(
+      `input has ${c} channels but weight [${w.dims}] with group ${group} expects ${cPerGroup * group}`,
+    );
   }
   if (m % group !== 0) ctx.fail(`output channels ${m} are not divisible by group ${group}`);
   const kernel = intsAttribute(ctx.node, 'kernel_shape', w.dims.slice(2) as number[]);
@@ -126,8 +130,14 @@ const pool: OpRule = (ctx: OpContext) => {
   const x = input(ctx, 0);
   if (x.dims.length < 3) ctx.fail(`input must be [N, C, ...spatial], got [${x.dims}]`);
   const kernel = intsAttribute(ctx.node, 'kernel_shape');
-  if (kernel.length !== x.dims.length - 2) ctx.fail(`kernel_shape [${kernel}] does not match input [${x.dims}]`);
-  const spatial = windowOutput(ctx, x.dims.slice(2), windowOf(ctx, kernel), intAttribute(ctx.node, 'ceil_mode', 0) === 1);
+  if (kernel.length !== x.dims.length - 2)
+    ctx.fail(`kernel_shape [${kernel}] does not match input [${x.dims}]`);
+  const spatial = windowOutput(
+    ctx,
+    x.dims.slice(2),
+    windowOf(ctx, kernel),
+    intAttribute(ctx.node, 'ceil_mode', 0) === 1,
+  );
   const out = { elemType: x.elemType, dims: [x.dims[0], x.dims[1], ...spatial] };
   // MaxPool's optional second output holds int64 indices.
   return ctx.node.output.length > 1 ? [out, { elemType: DataType.INT64, dims: out.dims }] : [out];
@@ -159,7 +169,11 @@ const matMul: OpRule = (ctx: OpContext) => {
   const k = a2[a2.length - 1];
   if (k !== b2[b2.length - 2]) ctx.fail(`inner dimensions differ: [${a}] x [${b}]`);
   const batch = broadcast(ctx, [a2.slice(0, -2), b2.slice(0, -2)]);
-  const dims = [...batch, ...(a.length === 1 ? [] : [a2[a2.length - 2]]), ...(b.length === 1 ? [] : [b2[b2.length - 1]])];
+  const dims = [
+    ...batch,
+    ...(a.length === 1 ? [] : [a2[a2.length - 2]]),
+    ...(b.length === 1 ? [] : [b2[b2.length - 1]]),
+  ];
   const elemType = ctx.node.opType === 'MatMulInteger' ? DataType.INT32 : input(ctx, 0).elemType;
   return [{ elemType, dims }];
 };
@@ -170,7 +184,9 @@ const flatten: OpRule = (ctx: OpContext) => {
   const raw = intAttribute(ctx.node, 'axis', 1);
   const axis = raw < 0 ? raw + rank : raw;
   if (axis < 0 || axis > rank) ctx.fail(`axis ${raw} is out of range for rank ${rank}`);
-  return [{ elemType: x.elemType, dims: [elementCount(x.dims.slice(0, axis)), elementCount(x.dims.slice(axis))] }];
+  return [
+    { elemType: x.elemType, dims: [elementCount(x.dims.slice(0, axis)), elementCount(x.dims.slice(axis))] },
+  ];
 };
 
 const reshape: OpRule = (ctx: OpContext) => {
@@ -180,7 +196,8 @@ const reshape: OpRule = (ctx: OpContext) => {
   const target = Array.from(shapeTensor.data as BigInt64Array, Number);
   const allowZero = intAttribute(ctx.node, 'allowzero', 0) === 1;
   const dims = target.map((d, i) => (d === 0 && !allowZero ? x.dims[i] : d));
-  if (dims.some((d) => d === undefined)) ctx.fail(`0 in shape [${target}] copies a dimension input [${x.dims}] lacks`);
+  if (dims.some((d) => d === undefined))
+    ctx.fail(`0 in shape [${target}] copies a dimension input [${x.dims}] lacks`);
   const unknown = dims.filter((d) => d === -1).length;
   if (unknown > 1) ctx.fail(`shape [${target}] has more than one -1`);
   const total = elementCount(x.dims);
@@ -209,7 +226,11 @@ const concat: OpRule = (ctx: OpContext) => {
 
 const transpose: OpRule = (ctx: OpContext) => {
   const x = input(ctx, 0);
-  const perm = intsAttribute(ctx.node, 'perm', x.dims.map((_, i) => x.dims.length - 1 - i));
+  const perm = intsAttribute(
+    ctx.node,
+    'perm',
+    x.dims.map((_, i) => x.dims.length - 1 - i),
+  );
   return [{ elemType: x.elemType, dims: perm.map((p) => x.dims[p]) }];
 };
 
@@ -233,7 +254,8 @@ const dropout: OpRule = (ctx: OpContext) => {
 const batchNorm: OpRule = (ctx: OpContext) => {
   const x = input(ctx, 0);
   const scale = input(ctx, 1);
-  if (scale.dims.length !== 1 || scale.dims[0] !== x.dims[1]) ctx.fail(`scale [${scale.dims}] must be [${x.dims[1]}]`);
+  if (scale.dims.length !== 1 || scale.dims[0] !== x.dims[1])
+    ctx.fail(`scale [${scale.dims}] must be [${x.dims[1]}]`);
   return [x];
 };
 
@@ -295,7 +317,9 @@ export function inferShapes(model: ModelProto, options: ShapeInferenceOptions = 
     const tensorType = v.type?.tensorType;
     if (!tensorType?.shape) throw new ShapeInferenceError(v.name, 'input', 'graph input has no tensor shape');
     const dims = tensorType.shape.dim.map((d) =>
-      d.dimValue !== undefined && d.dimValue > 0n ? Number(d.dimValue) : (options.dimValues?.[d.dimParam ?? ''] ?? batch),
+      d.dimValue !== undefined && d.dimValue > 0n
+        ? Number(d.dimValue)
+        : (options.dimValues?.[d.dimParam ?? ''] ?? batch),
     );
     infos.set(v.name, { elemType: tensorType.elemType, dims });
   }

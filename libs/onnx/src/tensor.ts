@@ -79,7 +79,10 @@ export function tensorToProto(tensor: {
 }): TensorProto {
   const expected = elementCount(tensor.dims);
   if (tensor.data.length !== expected) {
-    throw new TensorDataError(tensor.name, `holds ${tensor.data.length} values, dims [${tensor.dims}] need ${expected}`);
+    throw new TensorDataError(
+      tensor.name,
+      `holds ${tensor.data.length} values, dims [${tensor.dims}] need ${expected}`,
+    );
   }
   if (!HOST_IS_LITTLE_ENDIAN) throw new TensorDataError(tensor.name, 'big-endian hosts are not supported');
   return {

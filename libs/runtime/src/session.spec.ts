@@ -40,21 +40,29 @@ describe('ModelSession', () => {
   });
 
   it('reports a corrupt model as SessionCreateError naming the source', async () => {
-    await expect(ModelSession.create(new Uint8Array([1, 2, 3, 4]), {}, 'broken.onnx')).rejects.toThrow(SessionCreateError);
-    await expect(ModelSession.create(new Uint8Array([1, 2, 3, 4]), {}, 'broken.onnx')).rejects.toThrow(/broken\.onnx/);
+    await expect(ModelSession.create(new Uint8Array([1, 2, 3, 4]), {}, 'broken.onnx')).rejects.toThrow(
+      SessionCreateError,
+    );
+    await expect(ModelSession.create(new Uint8Array([1, 2, 3, 4]), {}, 'broken.onnx')).rejects.toThrow(
+      /broken\.onnx/,
+    );
   });
 
   it('rejects missing or mis-sized inputs before calling onnxruntime', async () => {
     const session = await ModelSession.create(linearModel(), {}, 'linear');
     try {
       await expect(session.run({})).rejects.toThrow(new InferenceError('linear', "missing input 'x'"));
-      await expect(session.run({ x: { data: new Float32Array(3), dims: [1, 2] } })).rejects.toThrow(/has 3 values/);
+      await expect(session.run({ x: { data: new Float32Array(3), dims: [1, 2] } })).rejects.toThrow(
+        /has 3 values/,
+      );
     } finally {
       await session.dispose();
     }
   });
 
   it('rejects bad thread counts with the option name', async () => {
-    await expect(ModelSession.create(linearModel(), { intraOpThreads: -1 })).rejects.toThrow(/intraOpThreads/);
+    await expect(ModelSession.create(linearModel(), { intraOpThreads: -1 })).rejects.toThrow(
+      /intraOpThreads/,
+    );
   });
 });

@@ -61,7 +61,11 @@ export class ModelSession {
   }
 
   /** Loads a model from a file path or from bytes; `source` names it in errors. */
-  static async create(model: string | Uint8Array, options: SessionOptions = {}, source?: string): Promise<ModelSession> {
+  static async create(
+    model: string | Uint8Array,
+    options: SessionOptions = {},
+    source?: string,
+  ): Promise<ModelSession> {
     const resolved = withSessionDefaults(options);
     const label = source ?? (typeof model === 'string' ? model : 'model bytes');
     const ortOptions: InferenceSession.SessionOptions = {
@@ -100,7 +104,10 @@ export class ModelSession {
       if (!input) throw new InferenceError(this.source, `missing input '${name}'`);
       const expected = input.dims.reduce((a, b) => a * b, 1);
       if (input.data.length !== expected) {
-        throw new InferenceError(this.source, `input '${name}' has ${input.data.length} values, dims [${input.dims}] need ${expected}`);
+        throw new InferenceError(
+          this.source,
+          `input '${name}' has ${input.data.length} values, dims [${input.dims}] need ${expected}`,
+        );
       }
       feeds[name] = new OrtTensor('float32', input.data, input.dims);
     }
@@ -112,7 +119,8 @@ export class ModelSession {
     }
     const outputs: Record<string, FloatTensor> = {};
     for (const [name, tensor] of Object.entries(results)) {
-      if (tensor.type !== 'float32') throw new InferenceError(this.source, `output '${name}' is ${tensor.type}, not float32`);
+      if (tensor.type !== 'float32')
+        throw new InferenceError(this.source, `output '${name}' is ${tensor.type}, not float32`);
       outputs[name] = { data: tensor.data as Float32Array, dims: [...tensor.dims] };
     }
     return outputs;

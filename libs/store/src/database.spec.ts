@@ -47,7 +47,11 @@ describe('database', () => {
   it('rolls back a failing migration and names it', () => {
     const db = new Database(join(dir, 'failing.db'));
     try {
-      const bad = { name: '0002_bad', sql: 'CREATE TABLE t (x INT); INSERT INTO nowhere VALUES (1);', sha256: 'x' };
+      const bad = {
+        name: '0002_bad',
+        sql: 'CREATE TABLE t (x INT); INSERT INTO nowhere VALUES (1);',
+        sha256: 'x',
+      };
       expect(() => applyMigrations(db, [bad])).toThrow(/migration 0002_bad: no such table: nowhere/);
       expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 't'").get()).toBeUndefined();
     } finally {

@@ -37,16 +37,20 @@ export function applyMigrations(db: Database.Database, migrations = listMigratio
     "appliedAt" TEXT NOT NULL
   )`);
   const applied = new Map(
-    (db.prepare('SELECT name, sha256 FROM "_blinknet_migrations"').all() as { name: string; sha256: string }[]).map(
-      (r) => [r.name, r.sha256],
-    ),
+    (
+      db.prepare('SELECT name, sha256 FROM "_blinknet_migrations"').all() as {
+        name: string;
+        sha256: string;
+      }[]
+    ).map((r) => [r.name, r.sha256]),
   );
   const record = db.prepare('INSERT INTO "_blinknet_migrations" (name, sha256, appliedAt) VALUES (?, ?, ?)');
   const now: string[] = [];
   for (const m of migrations) {
     const sha = applied.get(m.name);
     if (sha !== undefined) {
-      if (sha !== m.sha256) throw new MigrationError(m.name, 'was edited after it was applied; add a new migration instead');
+      if (sha !== m.sha256)
+        throw new MigrationError(m.name, 'was edited after it was applied; add a new migration instead');
       continue;
     }
     try {

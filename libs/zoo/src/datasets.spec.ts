@@ -51,7 +51,15 @@ describe('toInputBatch', () => {
     const images = new Uint8Array(2 * 28 * 28);
     images[0] = 255; // image 0, pixel (0, 0)
     images[28 * 28 + 27 * 28 + 27] = 51; // image 1, pixel (27, 27)
-    const dataset = { name: 'mnist' as const, split: 'test' as const, count: 2, height: 28, width: 28, images, labels: new Uint8Array(2) };
+    const dataset = {
+      name: 'mnist' as const,
+      split: 'test' as const,
+      count: 2,
+      height: 28,
+      width: 28,
+      images,
+      labels: new Uint8Array(2),
+    };
     const batch = toInputBatch(dataset, 0, 2, { channels: 3, pad: 2 });
     const side = 32;
     expect(batch).toHaveLength(2 * 3 * side * side);

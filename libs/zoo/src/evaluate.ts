@@ -53,7 +53,9 @@ export async function evaluateAccuracy(
     for (let start = 0; start < total; start += batchSize) {
       const end = Math.min(start + batchSize, total);
       const data = toInputBatch(dataset, start, end, options.layout);
-      const outputs = await session.run({ [inputName]: { data, dims: [end - start, options.layout.channels, side, side] } });
+      const outputs = await session.run({
+        [inputName]: { data, dims: [end - start, options.layout.channels, side, side] },
+      });
       const logits = outputs[outputName];
       const classes = logits.dims[1];
       const batchPredictions = argmaxRows(logits.data, end - start, classes);

@@ -24,4 +24,10 @@ export {
   PAPER_NETWORKS,
   type PaperNetwork,
 } from './networks';
-export { readReferenceModel, REFERENCE_MODELS_DIR, type ReferenceModel, referenceModel, referenceModels } from './reference-models';
+export {
+  readReferenceModel,
+  REFERENCE_MODELS_DIR,
+  type ReferenceModel,
+  referenceModel,
+  referenceModels,
+} from './reference-models';

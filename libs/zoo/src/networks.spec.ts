@@ -8,11 +8,12 @@ import { buildNetwork, networkFile, type PaperNetwork } from './networks';
 const dir = mkdtempSync(join(tmpdir(), 'blinknet-zoo-'));
 
 // Parameter counts of the original Caffe models (weights + biases), checked layer by layer in the README.
-const EXPECTED: Record<PaperNetwork, { parameters: number; side: number; classes: number; layers: number }> = {
-  'cifar10-quick': { parameters: 145_578, side: 32, classes: 10, layers: 5 },
-  caffenet: { parameters: 60_965_224, side: 227, classes: 1000, layers: 8 },
-  vgg16: { parameters: 138_357_544, side: 224, classes: 1000, layers: 16 },
-};
+const EXPECTED: Record<PaperNetwork, { parameters: number; side: number; classes: number; layers: number }> =
+  {
+    'cifar10-quick': { parameters: 145_578, side: 32, classes: 10, layers: 5 },
+    caffenet: { parameters: 60_965_224, side: 227, classes: 1000, layers: 8 },
+    vgg16: { parameters: 138_357_544, side: 224, classes: 1000, layers: 16 },
+  };
 
 describe.each(Object.entries(EXPECTED))('%s', (name, expected) => {
   it('has the original parameter count and runs in onnxruntime with the right output shape', async () => {

@@ -85,7 +85,8 @@ const BUILDERS: Record<PaperNetwork, (options: NetworkOptions) => ModelProto> = 
 
 export function buildNetwork(name: PaperNetwork, options: NetworkOptions = {}): ModelProto {
   const build = BUILDERS[name];
-  if (!build) throw new InvalidArgumentError('network', `unknown network '${name}' (${PAPER_NETWORKS.join(', ')})`);
+  if (!build)
+    throw new InvalidArgumentError('network', `unknown network '${name}' (${PAPER_NETWORKS.join(', ')})`);
   return build(options);
 }
 
@@ -98,7 +99,10 @@ export function defaultCacheDir(): string {
  * The path of a paper network's ONNX file, building it on first use. Large networks (VGG16 is
  * 553 MB) are never committed; the file name carries the seed so that variants do not collide.
  */
-export function networkFile(name: PaperNetwork, options: NetworkOptions & { cacheDir?: string } = {}): string {
+export function networkFile(
+  name: PaperNetwork,
+  options: NetworkOptions & { cacheDir?: string } = {},
+): string {
   const dir = join(options.cacheDir ?? defaultCacheDir(), 'zoo');
   const path = join(dir, `${name}-seed${options.seed ?? 1}.onnx`);
   if (!existsSync(path)) {

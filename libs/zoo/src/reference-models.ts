@@ -39,7 +39,11 @@ export function referenceModels(): ReferenceModel[] {
   } catch (cause) {
     throw new ReferenceModelError('*', `cannot read ${manifestPath}: ${(cause as Error).message}`);
   }
-  return Object.entries(manifest.models).map(([id, entry]) => ({ ...entry, id, path: join(REFERENCE_MODELS_DIR, entry.file) }));
+  return Object.entries(manifest.models).map(([id, entry]) => ({
+    ...entry,
+    id,
+    path: join(REFERENCE_MODELS_DIR, entry.file),
+  }));
 }
 
 export function referenceModel(id: string): ReferenceModel {
@@ -54,7 +58,10 @@ export function readReferenceModel(model: ReferenceModel): Uint8Array {
   const bytes = readFileSync(model.path);
   const actual = createHash('sha256').update(bytes).digest('hex');
   if (actual !== model.sha256) {
-    throw new ReferenceModelError(model.id, `${model.path} has sha256 ${actual}, manifest says ${model.sha256}`);
+    throw new ReferenceModelError(
+      model.id,
+      `${model.path} has sha256 ${actual}, manifest says ${model.sha256}`,
+    );
   }
   return bytes;
 }
