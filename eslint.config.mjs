@@ -68,6 +68,16 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Tests of pure libraries check their numerics against the real runtime (never the reverse).
+    files: ['**/*.spec.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        { allow: [], depConstraints: [{ sourceTag: '*', onlyDependOnLibsWithTags: ['*'] }] },
+      ],
+    },
+  },
   ...Object.values(owned)
     .filter((owner, i, all) => all.indexOf(owner) === i)
     .map((owner) => ({ files: [`${owner}/**/*.ts`], rules: { 'no-restricted-imports': 'off' } })),

@@ -1,2 +1,3 @@
 export { BlinkNetError, InvalidArgumentError, NotFoundError, toError } from './errors';
 export { BYTES_PER_MB, BYTES_PER_MIB, formatBytes, formatCount } from './units';
+export { matrix, type Matrix, type MatrixEngine, type MultiplyOptions, productShape } from './matrix';

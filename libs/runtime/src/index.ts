@@ -8,3 +8,4 @@ export {
   type SessionOptionsWithDefaults,
   withSessionDefaults,
 } from './session';
+export { OrtMatrixEngine } from './matrix-engine';

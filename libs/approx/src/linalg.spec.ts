@@ -1,0 +1,92 @@
+import { SVD, Matrix as DenseMatrix } from 'ml-matrix';
+import { matrix, type Matrix } from '@blinknet/core';
+import { SeededRandom } from '@blinknet/onnx';
+import { OrtMatrixEngine } from '@blinknet/runtime';
+import { orthonormalize, randomizedSvd, reconstruct, relativeError, transpose } from './linalg';
+
+const engine = new OrtMatrixEngine(1);
+afterAll(() => engine.dispose());
+
+/** A random m x n matrix with singular values decaying like 1 / (1 + i)^decay. */
+function decaying(m: number, n: number, decay: number, seed = 5): Matrix {
+  const rng = new SeededRandom(seed);
+  const k = Math.min(m, n);
+  const random = (rows: number, cols: number) =>
+    new DenseMatrix(Array.from({ length: rows }, () => Array.from({ length: cols }, () => rng.normal())));
+  const left = random(m, k);
+  const right = random(k, n);
+  const u = new SVD(left).leftSingularVectors;
+  const vt = new SVD(right.transpose()).leftSingularVectors.transpose();
+  const a = u.mulRowVector(Array.from({ length: k }, (_, i) => 1 / (1 + i) ** decay)).mmul(vt);
+  return matrix(m, n, Float32Array.from(a.to1DArray()));
+}
+
+function toDense(a: Matrix): DenseMatrix {
+  return new DenseMatrix(
+    Array.from({ length: a.rows }, (_, i) => Array.from(a.data.subarray(i * a.cols, (i + 1) * a.cols))),
+  );
+}
+
+function orthonormalityError(q: Matrix): number {
+  const g = toDense(q);
+  return g.transpose().mmul(g).sub(DenseMatrix.eye(q.cols)).abs().max();
+}
+
+describe('randomizedSvd', () => {
+  it.each([
+    [60, 40],
+    [40, 60],
+  ])('reconstructs a %i x %i matrix to float32 precision at full rank', async (m, n) => {
+    const a = decaying(m, n, 1);
+    const svd = await randomizedSvd(engine, a, Math.min(m, n));
+    expect([svd.u.rows, svd.u.cols, svd.vt.rows, svd.vt.cols]).toEqual([
+      m,
+      Math.min(m, n),
+      Math.min(m, n),
+      n,
+    ]);
+    expect(relativeError(a.data, (await reconstruct(engine, svd)).data)).toBeLessThan(1e-5);
+  });
+
+  it('matches the exact singular values and the optimal truncation error', async () => {
+    const a = decaying(300, 200, 1.5);
+    const exact = new SVD(toDense(a));
+    for (const rank of [5, 20, 60]) {
+      const svd = await randomizedSvd(engine, a, rank);
+      for (let i = 0; i < rank; i++) expect(svd.s[i]).toBeCloseTo(exact.diagonal[i], 3);
+      // Eckart-Young: the best rank-r error is sqrt(sum of the discarded sigma^2).
+      const optimal = Math.sqrt(
+        exact.diagonal.slice(rank).reduce((s, v) => s + v * v, 0) /
+          exact.diagonal.reduce((s, v) => s + v * v, 0),
+      );
+      const error = relativeError(a.data, (await reconstruct(engine, svd)).data);
+      expect(error).toBeLessThan(optimal * 1.01 + 1e-6);
+    }
+  });
+
+  it('returns orthonormal factors', async () => {
+    const svd = await randomizedSvd(engine, decaying(120, 90, 0.5), 30);
+    expect(orthonormalityError(svd.u)).toBeLessThan(1e-5);
+    expect(orthonormalityError(transpose(svd.vt))).toBeLessThan(1e-5);
+  });
+
+  it('rejects a rank outside [1, min(m, n)]', async () => {
+    await expect(randomizedSvd(engine, decaying(10, 8, 1), 9)).rejects.toThrow(
+      /rank: must be an integer in \[1, 8\]/,
+    );
+  });
+});
+
+describe('orthonormalize', () => {
+  it('drops numerically dependent columns instead of failing', async () => {
+    const y = matrix(50, 3);
+    for (let i = 0; i < 50; i++) {
+      y.data[i * 3] = Math.sin(i);
+      y.data[i * 3 + 1] = 2 * Math.sin(i); // dependent on column 0
+      y.data[i * 3 + 2] = Math.cos(i);
+    }
+    const q = await orthonormalize(engine, y);
+    expect(q.cols).toBe(2);
+    expect(orthonormalityError(q)).toBeLessThan(1e-5);
+  });
+});
