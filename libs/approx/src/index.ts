@@ -10,3 +10,5 @@ export {
   transpose,
   type TruncatedSvd,
 } from './linalg';
+export { maxUsefulRank, quantizePerChannel, type TransformContext } from './layer-transforms';
+export { applyPlan, type OptionCost, optionCost, optionLadder, type Plan, validateModel } from './plan';

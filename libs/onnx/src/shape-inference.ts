@@ -120,10 +120,11 @@ const conv: OpRule = (ctx: OpContext) => {
   }
   if (m % group !== 0) ctx.fail(`output channels ${m} are not divisible by group ${group}`);
   const kernel = intsAttribute(ctx.node, 'kernel_shape', w.dims.slice(2) as number[]);
-  const bias = ctx.inputs[2];
+  const bias = ctx.node.opType === 'Conv' ? ctx.inputs[2] : undefined; // ConvInteger: input 2 is x_zero_point
   if (bias && (bias.dims.length !== 1 || bias.dims[0] !== m)) ctx.fail(`bias [${bias.dims}] must be [${m}]`);
   const spatial = windowOutput(ctx, x.dims.slice(2), windowOf(ctx, kernel), false);
-  return [{ elemType: x.elemType, dims: [n, m, ...spatial] }];
+  const elemType = ctx.node.opType === 'ConvInteger' ? DataType.INT32 : x.elemType;
+  return [{ elemType, dims: [n, m, ...spatial] }];
 };
 
 const pool: OpRule = (ctx: OpContext) => {
@@ -265,11 +266,32 @@ const lrn: OpRule = (ctx: OpContext) => {
   return same(ctx);
 };
 
+const cast: OpRule = (ctx: OpContext) => [
+  { elemType: intAttribute(ctx.node, 'to'), dims: input(ctx, 0).dims },
+];
+
+/** DequantizeLinear gives float32 of x's shape; QuantizeLinear gives the zero point's type (uint8 by default). */
+const dequantize: OpRule = (ctx: OpContext) => [{ elemType: DataType.FLOAT, dims: input(ctx, 0).dims }];
+const quantize: OpRule = (ctx: OpContext) => [
+  { elemType: ctx.inputs[2]?.elemType ?? DataType.UINT8, dims: input(ctx, 0).dims },
+];
+const dynamicQuantize: OpRule = (ctx: OpContext) => [
+  { elemType: DataType.UINT8, dims: input(ctx, 0).dims },
+  { elemType: DataType.FLOAT, dims: [] },
+  { elemType: DataType.UINT8, dims: [] },
+];
+
 /** Shape rules by op type (default ONNX domain). */
 const RULES: Readonly<Record<string, OpRule>> = {
   Conv: conv,
+  ConvInteger: conv,
   Gemm: gemm,
   MatMul: matMul,
+  MatMulInteger: matMul,
+  Cast: cast,
+  DequantizeLinear: dequantize,
+  QuantizeLinear: quantize,
+  DynamicQuantizeLinear: dynamicQuantize,
   Relu: same,
   LeakyRelu: same,
   Clip: same,

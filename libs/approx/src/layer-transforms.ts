@@ -1,0 +1,253 @@
+import { matrix, type Matrix, type MatrixEngine } from '@blinknet/core';
+import {
+  attribute,
+  DataType,
+  floatAttribute,
+  intAttribute,
+  type LayerInfo,
+  type NodeProto,
+} from '@blinknet/onnx';
+import { OptionNotOfferedError } from './errors';
+import { type GraphEditor } from './graph-editor';
+import { randomizedSvd, type RandomizedSvdOptions } from './linalg';
+
+export interface TransformContext {
+  /** Runs the large matrix products of the SVD. */
+  readonly engine: MatrixEngine;
+  readonly svd?: RandomizedSvdOptions;
+  /**
+   * Accept low-rank factors that cost more than `exact` (up to full rank). Only useful to check the
+   * numerics: a full-rank factorisation must reproduce the layer. @default false
+   */
+  readonly allowAnyRank?: boolean;
+}
+
+/** Why a layer's structure rules out weight transforms, or undefined when it is supported. */
+export function unsupportedStructure(layer: LayerInfo, node: NodeProto): string | undefined {
+  if (layer.opType === 'Gemm') {
+    if (intAttribute(node, 'transA', 0) !== 0) return 'Gemm with transA = 1';
+    if (floatAttribute(node, 'alpha', 1) !== 1 || floatAttribute(node, 'beta', 1) !== 1)
+      return 'Gemm with alpha or beta != 1';
+  }
+  if (layer.opType === 'MatMul' && layer.weightShape.length !== 2)
+    return 'MatMul with a batched (non 2-D) weight';
+  if (layer.opType === 'Conv' && layer.weightShape.length !== 4) return 'only 2-D convolutions are supported';
+  return undefined;
+}
+
+/** The stored weight as a matrix: dimension 0 by the rest (Conv: C_out x C_in/g * k * k). */
+function weightMatrix(layer: LayerInfo, data: Float32Array): Matrix {
+  const [first, ...rest] = layer.weightShape;
+  return matrix(
+    first,
+    rest.reduce((a, b) => a * b, 1),
+    data,
+  );
+}
+
+/** Whether the stored weight's rows are output channels (Conv, Gemm transB=1) or input features. */
+function rowsAreOutputs(layer: LayerInfo, node: NodeProto): boolean {
+  return layer.opType === 'Conv' || (layer.opType === 'Gemm' && intAttribute(node, 'transB', 0) === 1);
+}
+
+/** The largest useful rank: factors cost less than the layer only while r < m n / (m + n). */
+export function maxUsefulRank(layer: LayerInfo): number {
+  const [m, ...rest] = layer.weightShape;
+  const n = rest.reduce((a, b) => a * b, 1);
+  return Math.min(Math.min(m, n), Math.ceil((m * n) / (m + n)) - 1);
+}
+
+/**
+ * Low-rank factorisation by truncated SVD of the weight, W ≈ U_r S_r V_r^T (Denton et al. 2014;
+ * Zhang et al. 2015 for the conv channel decomposition):
+ * - Gemm/MatMul: two Gemm/MatMul nodes through an r-wide bottleneck, bias on the second;
+ * - Conv k x k (group 1): a k x k conv with r filters (same pads, strides, dilations), then a
+ *   1 x 1 conv r -> C_out carrying the bias.
+ */
+export async function applyLowRank(
+  editor: GraphEditor,
+  layer: LayerInfo,
+  node: NodeProto,
+  weight: Float32Array,
+  rank: number,
+  context: TransformContext,
+): Promise<void> {
+  const svd = await randomizedSvd(context.engine, weightMatrix(layer, weight), rank, context.svd);
+  // Fold S into the factor on the output side.
+  const outputsFirst = rowsAreOutputs(layer, node);
+  const us = matrix(svd.u.rows, rank, svd.u.data.slice());
+  const svt = matrix(rank, svd.vt.cols, svd.vt.data.slice());
+  if (outputsFirst) {
+    for (let i = 0; i < us.rows; i++) for (let j = 0; j < rank; j++) us.data[i * rank + j] *= svd.s[j];
+  } else {
+    for (let i = 0; i < rank; i++) for (let j = 0; j < svt.cols; j++) svt.data[i * svt.cols + j] *= svd.s[i];
+  }
+  const [x, , bias] = node.input;
+  const base = `${node.name || layer.name}/lowrank`;
+
+  if (layer.opType === 'Conv') {
+    if (layer.group !== 1)
+      throw new OptionNotOfferedError(layer.name, `lowrank:r=${rank}`, 'grouped convolution');
+    const [cOut, cInPerGroup, ...kernel] = layer.weightShape;
+    // V^T rows are input-side filters: r x (C_in k k) -> (r, C_in, kh, kw).
+    const firstWeight = editor.constant(`${base}.w1`, [rank, cInPerGroup, ...kernel], svt.data);
+    const secondWeight = editor.constant(`${base}.w2`, [cOut, rank, 1, 1], us.data);
+    const first = editor.makeNode(
+      'Conv',
+      `${base}_1`,
+      [x, firstWeight],
+      node.attribute.filter((a) => a.name !== 'group'),
+    );
+    const second = editor.makeNode(
+      'Conv',
+      `${base}_2`,
+      bias ? [first.output[0], secondWeight, bias] : [first.output[0], secondWeight],
+      [attribute.ints('kernel_shape', [1, 1])],
+    );
+    editor.replace(node, [first, { ...second, output: node.output }]);
+    return;
+  }
+
+  // Gemm (transB = 1): X W^T ≈ X V S U^T -> Gemm(X, V^T, transB=1), Gemm(., U S, transB=1) + C.
+  // Gemm (transB = 0) and MatMul: X W ≈ X U S V^T -> (X U) (S V^T) + C.
+  const [firstData, firstDims, secondData, secondDims] = outputsFirst
+    ? [svt.data, [rank, svt.cols], us.data, [us.rows, rank]]
+    : [us.data, [us.rows, rank], svt.data, [rank, svt.cols]];
+  const w1 = editor.constant(`${base}.w1`, firstDims, firstData);
+  const w2 = editor.constant(`${base}.w2`, secondDims, secondData);
+  const transB = layer.opType === 'Gemm' ? [attribute.int('transB', outputsFirst ? 1 : 0)] : [];
+  const first = editor.makeNode(layer.opType, `${base}_1`, [x, w1], transB);
+  const secondInputs = bias ? [first.output[0], w2, bias] : [first.output[0], w2];
+  const second = editor.makeNode(layer.opType, `${base}_2`, secondInputs, transB);
+  editor.replace(node, [first, { ...second, output: node.output }]);
+}
+
+/** Per-output-channel symmetric int8 quantisation: s_c = max|W_c| / 127, zero point 0. */
+export function quantizePerChannel(
+  weight: Float32Array,
+  dims: readonly number[],
+  axis: number,
+): { values: Int8Array; scales: Float32Array } {
+  const channels = dims[axis];
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const scales = new Float32Array(channels);
+  for (let i = 0; i < weight.length; i++) {
+    const c = Math.floor(i / inner) % channels;
+    scales[c] = Math.max(scales[c], Math.abs(weight[i]));
+  }
+  for (let c = 0; c < channels; c++) scales[c] = scales[c] > 0 ? scales[c] / 127 : 1;
+  const values = new Int8Array(weight.length);
+  for (let i = 0; i < weight.length; i++) {
+    const c = Math.floor(i / inner) % channels;
+    values[i] = Math.max(-127, Math.min(127, Math.round(weight[i] / scales[c])));
+  }
+  return { values, scales };
+}
+
+/** The axis of the stored weight that indexes output channels. */
+function outputAxis(layer: LayerInfo, node: NodeProto): number {
+  return rowsAreOutputs(layer, node) ? 0 : 1;
+}
+
+/**
+ * int8 storage form: an int8 initializer with per-channel scales, dequantised by DequantizeLinear in
+ * front of the unchanged float op. Shrinks the artifact about 4x; onnxruntime usually folds the
+ * DequantizeLinear into a float constant at load, so memory and latency stay those of `exact`.
+ */
+export function applyInt8Storage(
+  editor: GraphEditor,
+  layer: LayerInfo,
+  node: NodeProto,
+  weight: Float32Array,
+): void {
+  const axis = outputAxis(layer, node);
+  const { values, scales } = quantizePerChannel(weight, layer.weightShape, axis);
+  const base = `${node.name || layer.name}/int8`;
+  const q = editor.constant(`${base}.w_q`, layer.weightShape, values, DataType.INT8);
+  const scale = editor.constant(`${base}.w_scale`, [scales.length], scales);
+  const zeroPoint = editor.constant(
+    `${base}.w_zp`,
+    [scales.length],
+    new Int8Array(scales.length),
+    DataType.INT8,
+  );
+  const dequantize = editor.makeNode(
+    'DequantizeLinear',
+    `${base}_dequantize`,
+    [q, scale, zeroPoint],
+    [attribute.int('axis', axis)],
+  );
+  const inputs = [...node.input];
+  inputs[1] = dequantize.output[0];
+  editor.replace(node, [dequantize, { ...node, input: inputs }]);
+}
+
+/**
+ * int8 compute form: the activation is quantised at run time (DynamicQuantizeLinear, uint8), the
+ * product runs on integer kernels (MatMulInteger / ConvInteger) with the int8 weight kept int8 in
+ * memory, and the int32 result is rescaled by x_scale * w_scale[c] before the bias is added.
+ * ConvInteger takes uint8 weights, so conv weights are stored offset by 128 (zero point 128).
+ */
+export function applyInt8Compute(
+  editor: GraphEditor,
+  layer: LayerInfo,
+  node: NodeProto,
+  weight: Float32Array,
+): void {
+  const axis = outputAxis(layer, node);
+  const { values, scales } = quantizePerChannel(weight, layer.weightShape, axis);
+  const base = `${node.name || layer.name}/int8`;
+  const [x, , bias] = node.input;
+  const dql = editor.makeNode('DynamicQuantizeLinear', `${base}_quantize_x`, [x], [], 3);
+  const [xq, xScale, xZero] = dql.output;
+  const nodes: NodeProto[] = [dql];
+  let product: NodeProto;
+  let scaleDims: number[];
+  if (layer.opType === 'Conv') {
+    const shifted = Uint8Array.from(values, (v) => v + 128);
+    const wq = editor.constant(`${base}.w_q`, layer.weightShape, shifted, DataType.UINT8);
+    const wZero = editor.constant(`${base}.w_zp`, [], new Uint8Array([128]), DataType.UINT8);
+    const attrs = node.attribute.filter((a) =>
+      ['kernel_shape', 'strides', 'pads', 'dilations', 'group', 'auto_pad'].includes(a.name),
+    );
+    product = editor.makeNode('ConvInteger', `${base}_conv`, [xq, wq, xZero, wZero], attrs);
+    scaleDims = [1, scales.length, ...layer.outputShape.slice(2).map(() => 1)];
+  } else {
+    // MatMulInteger wants B as [K, N]: Gemm with transB = 1 stores [N, K].
+    const [rows, cols] = layer.weightShape;
+    const kn = axis === 0 ? transposeInt8(values, rows, cols) : values;
+    const wq = editor.constant(`${base}.w_q`, axis === 0 ? [cols, rows] : [rows, cols], kn, DataType.INT8);
+    product = editor.makeNode('MatMulInteger', `${base}_matmul`, [xq, wq, xZero]);
+    scaleDims = [scales.length];
+  }
+  const cast = editor.makeNode(
+    'Cast',
+    `${base}_cast`,
+    [product.output[0]],
+    [attribute.int('to', DataType.FLOAT)],
+  );
+  const wScale = editor.constant(`${base}.w_scale`, scaleDims, scales);
+  const scaleW = editor.makeNode('Mul', `${base}_scale_w`, [cast.output[0], wScale]);
+  const scaleX = editor.makeNode('Mul', `${base}_scale_x`, [scaleW.output[0], xScale]);
+  nodes.push(product, cast, scaleW, scaleX);
+  if (bias) {
+    const biasTensor = editor.tensor(bias);
+    const biasInput =
+      layer.opType === 'Conv' && biasTensor
+        ? editor.constant(`${base}.bias`, scaleDims, biasTensor.data as Float32Array)
+        : bias;
+    nodes.push({
+      ...editor.makeNode('Add', `${base}_bias`, [scaleX.output[0], biasInput]),
+      output: node.output,
+    });
+  } else {
+    nodes[nodes.length - 1] = { ...scaleX, output: node.output };
+  }
+  editor.replace(node, nodes);
+}
+
+function transposeInt8(values: Int8Array, rows: number, cols: number): Int8Array {
+  const out = new Int8Array(values.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = values[i * cols + j];
+  return out;
+}

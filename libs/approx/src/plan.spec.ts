@@ -1,0 +1,210 @@
+import {
+  attribute,
+  countParameters,
+  decodeModel,
+  describeLayers,
+  encodeModel,
+  GraphView,
+  type ModelProto,
+  ModelBuilder,
+  tensorByteSize,
+  valueInfo,
+} from '@blinknet/onnx';
+import { ModelSession, OrtMatrixEngine } from '@blinknet/runtime';
+import { buildNetwork, loadDataset, readReferenceModel, referenceModel, toInputBatch } from '@blinknet/zoo';
+import { OptionNotOfferedError, OptionSyntaxError, UnknownLayerError } from './errors';
+import { relativeError } from './linalg';
+import { applyPlan, optionLadder } from './plan';
+
+const engine = new OrtMatrixEngine(2);
+afterAll(() => engine.dispose());
+
+const lenetRef = referenceModel('lenet5-mnist');
+const lenet = decodeModel(readReferenceModel(lenetRef));
+const mnist = loadDataset('mnist', 'test');
+const lenetInput = { data: toInputBatch(mnist, 0, 200, lenetRef.input), dims: [200, 1, 32, 32] };
+
+/** The model with an extra graph output, so that a layer's own output can be compared. */
+function exposing(model: ModelProto, tensor: string): ModelProto {
+  return { ...model, graph: { ...model.graph!, output: [...model.graph!.output, valueInfo(tensor, 1, [])] } };
+}
+
+async function run(model: ModelProto, input = lenetInput): Promise<Record<string, Float32Array>> {
+  const session = await ModelSession.create(encodeModel(model), { intraOpThreads: 1 });
+  try {
+    const outputs = await session.run({ [session.inputNames[0]]: input });
+    return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.data]));
+  } finally {
+    await session.dispose();
+  }
+}
+
+/** Relative error of `layer`'s output under `option`, against the exact model, on real digits. */
+async function layerError(layer: string, option: string, context = {}): Promise<number> {
+  const node = new GraphView(lenet).node(layer)!;
+  const out = node.output[0];
+  const exact = await run(exposing(lenet, out));
+  const approx = await run(
+    exposing(await applyPlan(lenet, { [layer]: option }, { engine, ...context }), out),
+  );
+  return relativeError(exact[out], approx[out]);
+}
+
+const layers = describeLayers(lenet);
+const weightBytes = (m: ModelProto) => m.graph!.initializer.reduce((n, t) => n + tensorByteSize(t), 0);
+
+describe('applyPlan on the trained LeNet-5', () => {
+  it.each(layers.map((l) => [l.name]))(
+    '%s: full-rank factorisation reproduces the layer (< 1e-4)',
+    async (name) => {
+      const layer = layers.find((l) => l.name === name)!;
+      const full = Math.min(
+        layer.weightShape[0],
+        layer.weightShape.slice(1).reduce((a, b) => a * b, 1),
+      );
+      expect(await layerError(name, `lowrank:r=${full}`, { allowAnyRank: true })).toBeLessThan(1e-4);
+    },
+  );
+
+  it.each(layers.map((l) => [l.name]))('%s: output error falls as the rank rises', async (name) => {
+    const ranks = optionLadder(lenet)
+      .get(name)!
+      .filter((c) => c.option.startsWith('lowrank:'))
+      .map((c) => c.option);
+    const errors: number[] = [];
+    for (const option of ranks) errors.push(await layerError(name, option));
+    expect(errors.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < errors.length; i++) expect(errors[i]).toBeLessThan(errors[i - 1]);
+  });
+
+  it.each(layers.map((l) => [l.name]))(
+    '%s: int8 in both forms stays within 1% of the output',
+    async (name) => {
+      expect(await layerError(name, 'int8:storage')).toBeLessThan(0.01);
+      expect(await layerError(name, 'int8:compute')).toBeLessThan(0.01);
+    },
+  );
+
+  it('prune keep=1.0 is the identity', async () => {
+    const prunable = optionLadder(lenet);
+    const name = [...prunable].find(([, costs]) => costs.some((c) => c.option.startsWith('prune')))![0];
+    const out = await applyPlan(lenet, { [name]: 'prune:keep=1' }, { engine });
+    expect((await run(out))['logits']).toEqual((await run(lenet))['logits']);
+  });
+
+  it('applies several options at once, whatever the order of the plan', async () => {
+    const [a, b, c] = layers.map((l) => l.name);
+    const plan = { [a]: 'prune:keep=0.5', [b]: 'lowrank:r=8', [c]: 'int8:compute' };
+    const reversed = Object.fromEntries(Object.entries(plan).reverse());
+    const one = encodeModel(await applyPlan(lenet, plan, { engine }));
+    const two = encodeModel(await applyPlan(lenet, reversed, { engine }));
+    expect(Buffer.from(one).equals(Buffer.from(two))).toBe(true);
+    // ... and the result is a valid model with fresh unique names and the same inputs/outputs.
+    const model = decodeModel(one);
+    const names = model.graph!.node.map((n) => n.name);
+    expect(new Set(names).size).toBe(names.length);
+    const tensors = [
+      ...model.graph!.node.flatMap((n) => n.output),
+      ...model.graph!.initializer.map((t) => t.name),
+    ];
+    expect(new Set(tensors).size).toBe(tensors.length);
+    expect(model.graph!.input.map((v) => v.name)).toEqual(lenet.graph!.input.map((v) => v.name));
+    expect(model.graph!.output.map((v) => v.name)).toEqual(lenet.graph!.output.map((v) => v.name));
+    expect((await run(model))['logits']).toHaveLength(200 * 10);
+  });
+
+  it('reports exact weight bytes for every low-rank and int8 option', async () => {
+    const ladder = optionLadder(lenet);
+    for (const [name, costs] of ladder) {
+      const exact = costs[0];
+      expect(exact.option).toBe('exact');
+      for (const cost of costs.filter(
+        (c) => /^(lowrank|int8)/.test(c.option) && !c.option.startsWith('lowrank-data'),
+      )) {
+        const applied = await applyPlan(lenet, { [name]: cost.option }, { engine });
+        expect(weightBytes(applied) - weightBytes(lenet)).toBe(cost.weightBytes - exact.weightBytes);
+        if (cost.option.startsWith('lowrank')) expect(cost.flops).toBeLessThan(exact.flops);
+      }
+    }
+  }, 60_000);
+
+  it("prunes channels and the next layer's inputs together", async () => {
+    const [first, second] = layers;
+    const out = await applyPlan(lenet, { [first.name]: 'prune:keep=0.5' }, { engine });
+    const after = describeLayers(out);
+    expect(after[0].weightShape[0]).toBe(first.weightShape[0] / 2);
+    expect(after[1].weightShape[1]).toBe(second.weightShape[1] / 2);
+    expect(countParameters(out)).toBeLessThan(countParameters(lenet));
+  });
+});
+
+describe('applyPlan refuses what it cannot do, naming layer and option', () => {
+  it('an unknown layer', async () => {
+    await expect(applyPlan(lenet, { nope: 'exact' }, { engine })).rejects.toThrow(UnknownLayerError);
+    await expect(applyPlan(lenet, { nope: 'exact' }, { engine })).rejects.toThrow(/layer 'nope'/);
+  });
+
+  it('a malformed option', async () => {
+    const [layer] = layers;
+    for (const bad of ['lowrank', 'lowrank:r=0', 'prune:keep=1.5', 'int4:compute', 'svd:r=3']) {
+      await expect(applyPlan(lenet, { [layer.name]: bad }, { engine })).rejects.toThrow(OptionSyntaxError);
+    }
+  });
+
+  it('a rank that costs more than exact', async () => {
+    const [layer] = layers;
+    await expect(applyPlan(lenet, { [layer.name]: 'lowrank:r=6' }, { engine })).rejects.toThrow(
+      /rank must be <= /,
+    );
+  });
+
+  it('pruning the layer that produces the network output', async () => {
+    const last = layers[layers.length - 1].name;
+    await expect(applyPlan(lenet, { [last]: 'prune:keep=0.5' }, { engine })).rejects.toThrow(
+      OptionNotOfferedError,
+    );
+    await expect(applyPlan(lenet, { [last]: 'prune:keep=0.5' }, { engine })).rejects.toThrow(
+      /graph output 'logits'/,
+    );
+    expect(
+      optionLadder(lenet)
+        .get(last)!
+        .some((c) => c.option.startsWith('prune')),
+    ).toBe(false);
+  });
+
+  it('low rank of a grouped convolution (CaffeNet conv2)', () => {
+    const ladder = optionLadder(buildNetwork('caffenet'));
+    const conv2 = ladder.get('conv2')!.map((c) => c.option);
+    expect(conv2.some((o) => o.startsWith('lowrank'))).toBe(false);
+    expect(conv2).toEqual(expect.arrayContaining(['exact', 'int8:storage', 'int8:compute']));
+  });
+
+  it('pruning into a residual Add, naming the consumer', async () => {
+    const b = new ModelBuilder({ name: 'residual' });
+    const x = b.input('x', [1, 4, 6, 6]);
+    const y = b.relu(b.conv(x, { name: 'conv', outChannels: 4, kernel: 3, pad: 1 }), 'relu');
+    const sum = b.node('Add', 'residual_add', [y, x]);
+    b.output(b.gemm(b.flatten(sum, 'flat'), 'fc', 3));
+    const model = b.build();
+    await expect(applyPlan(model, { conv: 'prune:keep=0.5' }, { engine })).rejects.toThrow(
+      /consumer 'residual_add' \(Add\): cannot be rewired/,
+    );
+  });
+
+  it("prunes through Flatten into the next Gemm's columns, and through Concat offsets", async () => {
+    const b = new ModelBuilder({ name: 'concat' });
+    const x = b.input('x', [1, 2, 4, 4]);
+    const left = b.relu(b.conv(x, { name: 'left', outChannels: 4, kernel: 3, pad: 1 }), 'left_relu');
+    const right = b.conv(x, { name: 'right', outChannels: 3, kernel: 1 });
+    const joined = b.node('Concat', 'join', [left, right], [attribute.int('axis', 1)]);
+    b.output(b.gemm(b.flatten(b.maxPool(joined, 'pool', { kernel: 2, stride: 2 }), 'flat'), 'fc', 5));
+    const model = b.build();
+    const pruned = await applyPlan(model, { left: 'prune:keep=0.5' }, { engine });
+    const fc = describeLayers(pruned).find((l) => l.name === 'fc')!;
+    expect(fc.weightShape).toEqual([5, (2 + 3) * 2 * 2]);
+    const input = { data: new Float32Array(32).map((_, i) => Math.sin(i)), dims: [1, 2, 4, 4] };
+    const [out] = Object.values(await run(pruned, input));
+    expect(out).toHaveLength(5);
+  });
+});

@@ -1,0 +1,228 @@
+import {
+  describeLayers,
+  GraphView,
+  inferShapes,
+  type LayerInfo,
+  type ModelProto,
+  type NodeProto,
+  type Tensor,
+} from '@blinknet/onnx';
+import { OptionNotOfferedError, UnknownLayerError } from './errors';
+import { GraphEditor } from './graph-editor';
+import {
+  applyInt8Compute,
+  applyInt8Storage,
+  applyLowRank,
+  maxUsefulRank,
+  type TransformContext,
+  unsupportedStructure,
+} from './layer-transforms';
+import { formatOption, type LayerOption, parseOption } from './options';
+import { applyPrune, outputChannelAxis, planPrune, rankChannelsByL1 } from './prune';
+
+/** Layer name -> option, as strings (`{"conv1": "lowrank:r=8", "fc6": "int8:compute"}`) or parsed. */
+export type Plan = Readonly<Record<string, string | LayerOption>>;
+
+/** What one option costs for its layer, computed from the shapes (exact, not estimated). */
+export interface OptionCost {
+  readonly layer: string;
+  readonly option: string;
+  /** Bytes of the constants the layer's nodes hold (weights, biases, scales, zero points). */
+  readonly weightBytes: number;
+  /** Floating-point (or integer, for int8:compute) operations of the layer's nodes at batch 1, 2 per multiply-add. */
+  readonly flops: number;
+  /** The layer's output shape at batch 1 (unchanged by every option but prune, which narrows channels). */
+  readonly outputShape: readonly number[];
+  /** For prune: the layers whose inputs shrink with it (their FLOPs fall by the same fraction). */
+  readonly shrinksInputsOf?: readonly string[];
+}
+
+/**
+ * Applies one option per listed layer and returns ONE new model; layers not listed stay exact.
+ * The result does not depend on the order of the plan's keys: all pruning is applied first (it
+ * narrows the next layers' inputs), then the per-layer weight transforms, both in topological order.
+ * @throws OptionSyntaxError, UnknownLayerError, OptionNotOfferedError naming the layer and option
+ */
+export async function applyPlan(
+  model: ModelProto,
+  plan: Plan,
+  context: TransformContext,
+): Promise<ModelProto> {
+  const layers = describeLayers(model);
+  const order = new Map(layers.map((l, i) => [l.name, i]));
+  const choices = Object.entries(plan)
+    .map(([name, option]) => {
+      const parsed = typeof option === 'string' ? parseOption(option) : option;
+      if (!order.has(name)) throw new UnknownLayerError(name, formatOption(parsed));
+      return { name, option: parsed };
+    })
+    .sort((a, b) => (order.get(a.name) as number) - (order.get(b.name) as number));
+
+  const editor = new GraphEditor(model);
+  for (const { name, option } of choices.filter((c) => c.option.kind === 'prune')) {
+    const { layer, node, weight, view, shapes } = current(editor, name);
+    const keep = (option as { keep: number }).keep;
+    const channels = layer.weightShape[outputChannelAxis(layer, node)];
+    const kept = rankChannelsByL1(
+      weight,
+      outputChannelAxis(layer, node),
+      Math.max(1, Math.round(keep * channels)),
+    );
+    const pruned = planPrune(view, shapes, layer, node, kept);
+    if ('reason' in pruned) throw new OptionNotOfferedError(name, formatOption(option), pruned.reason);
+    applyPrune(editor, pruned.slices, `${node.name || name}/prune`);
+  }
+  for (const { name, option } of choices.filter(
+    (c) => c.option.kind !== 'prune' && c.option.kind !== 'exact',
+  )) {
+    const { layer, node, weight } = current(editor, name);
+    const label = formatOption(option);
+    const why =
+      unsupportedStructure(layer, node) ?? (weight.dataType === 1 ? undefined : 'the weight is not float32');
+    if (why) throw new OptionNotOfferedError(name, label, why);
+    const data = weight.data as Float32Array;
+    switch (option.kind) {
+      case 'lowrank': {
+        if (layer.group !== 1)
+          throw new OptionNotOfferedError(name, label, `grouped convolution (group ${layer.group})`);
+        const limit = context.allowAnyRank
+          ? Math.min(
+              layer.weightShape[0],
+              layer.weightShape.slice(1).reduce((a, b) => a * b, 1),
+            )
+          : maxUsefulRank(layer);
+        if (option.rank > limit)
+          throw new OptionNotOfferedError(name, label, `rank must be <= ${limit} to cost less than exact`);
+        await applyLowRank(editor, layer, node, data, option.rank, context);
+        break;
+      }
+      case 'lowrank-data':
+        throw new OptionNotOfferedError(
+          name,
+          label,
+          'data-aware factorisation needs calibration activations',
+        );
+      case 'int8':
+        if (option.form === 'storage') applyInt8Storage(editor, layer, node, data);
+        else applyInt8Compute(editor, layer, node, data);
+        break;
+    }
+  }
+  const result = editor.build();
+  validateModel(result);
+  return result;
+}
+
+/** A layer as the editor currently has it (after earlier edits), with its weight. */
+function current(editor: GraphEditor, name: string) {
+  const built = editor.build();
+  const view = new GraphView(built);
+  const shapes = inferShapes(built);
+  const layer = describeLayers(built).find((l) => l.name === name);
+  const node = editor.node(name) as NodeProto;
+  if (!layer || !node) throw new UnknownLayerError(name, '(after earlier options)');
+  return { layer, node, view, shapes, weight: view.constant(layer.weightName) as Tensor };
+}
+
+/** Structural check of a model: every input defined, no cycle, every shape inferable. */
+export function validateModel(model: ModelProto): void {
+  new GraphView(model);
+  inferShapes(model);
+}
+
+/** Rank fractions of min(m, n) and keep ratios offered, from aggressive to mild. */
+const RANK_FRACTIONS = [1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2];
+const KEEP_RATIOS = [0.25, 0.5, 0.75];
+
+/**
+ * The options worth offering for each approximable layer, aggressive to mild, each with its exact
+ * cost: ranks that cost less than `exact`, keep ratios where every consumer can be rewired, int8.
+ */
+export function optionLadder(model: ModelProto): Map<string, OptionCost[]> {
+  const view = new GraphView(model);
+  const shapes = inferShapes(model);
+  const ladder = new Map<string, OptionCost[]>();
+  for (const layer of describeLayers(model)) {
+    const node = view.node(layer.name) as NodeProto;
+    const costs: OptionCost[] = [];
+    const structure = unsupportedStructure(layer, node);
+    if (!structure && layer.group === 1) {
+      const [m, ...rest] = layer.weightShape;
+      const short = Math.min(
+        m,
+        rest.reduce((a, b) => a * b, 1),
+      );
+      const ranks = [...new Set(RANK_FRACTIONS.map((f) => Math.max(1, Math.round(short * f))))].filter(
+        (r) => r <= maxUsefulRank(layer),
+      );
+      for (const kind of ['lowrank', 'lowrank-data'] as const) {
+        for (const rank of ranks) costs.push(optionCost(layer, { kind, rank }));
+      }
+    }
+    const channels = layer.weightShape[outputChannelAxis(layer, node)];
+    for (const keep of KEEP_RATIOS) {
+      const count = Math.max(1, Math.round(keep * channels));
+      const kept = Array.from({ length: count }, (_, i) => i);
+      const plan = planPrune(view, shapes, layer, node, kept);
+      if ('reason' in plan) break;
+      const consumers = plan.slices.filter((s) => s.node !== node).map((s) => s.node);
+      const shrinks = describeLayers(model)
+        .filter((l) => consumers.some((c) => (c.name || c.output[0]) === l.name))
+        .map((l) => l.name);
+      costs.push({
+        ...optionCost(layer, { kind: 'prune', keep }, count / channels),
+        shrinksInputsOf: shrinks,
+      });
+    }
+    if (!structure) {
+      costs.push(
+        optionCost(layer, { kind: 'int8', form: 'storage' }),
+        optionCost(layer, { kind: 'int8', form: 'compute' }),
+      );
+    }
+    ladder.set(layer.name, [optionCost(layer, { kind: 'exact' }), ...costs]);
+  }
+  return ladder;
+}
+
+/** Exact weight bytes, FLOPs and output shape of a layer under an option (batch 1). */
+export function optionCost(layer: LayerInfo, option: LayerOption, keptFraction = 1): OptionCost {
+  const [m, ...rest] = layer.weightShape;
+  const n = rest.reduce((a, b) => a * b, 1);
+  const outputs = layer.outputShape.reduce((a, b) => a * b, 1);
+  const positions = outputs / layer.outputShape[1]; // output positions per output channel
+  const biasBytes = layer.biasName ? 4 * layer.outputShape[1] : 0;
+  const base = { layer: layer.name, option: formatOption(option), outputShape: layer.outputShape };
+  switch (option.kind) {
+    case 'exact':
+      return { ...base, weightBytes: layer.weightBytes, flops: layer.flops };
+    case 'lowrank':
+    case 'lowrank-data': {
+      const r = option.rank;
+      // Conv: k x k conv with r filters + 1 x 1 conv; Gemm/MatMul: n -> r -> m (or m -> r -> n).
+      const params = r * (m + n);
+      const flops =
+        layer.opType === 'Conv'
+          ? 2 * positions * params
+          : 2 * (outputs / layer.outputShape[layer.outputShape.length - 1]) * params;
+      return { ...base, weightBytes: 4 * params + biasBytes, flops };
+    }
+    case 'prune': {
+      const channels = layer.outputShape[1];
+      const kept = Math.max(1, Math.round(keptFraction * channels));
+      return {
+        ...base,
+        weightBytes:
+          Math.round((layer.weightBytes - biasBytes) * (kept / channels)) + (layer.biasName ? 4 * kept : 0),
+        flops: Math.round(layer.flops * (kept / channels)),
+        outputShape: [layer.outputShape[0], kept, ...layer.outputShape.slice(2)],
+      };
+    }
+    case 'int8': {
+      const channels = layer.outputShape[1];
+      // int8 weight + float32 scale per channel + zero point (int8 per channel, or one uint8 for ConvInteger).
+      const zeroPoints = option.form === 'storage' ? channels : layer.opType === 'Conv' ? 1 : 0;
+      return { ...base, weightBytes: m * n + 4 * channels + zeroPoints + biasBytes, flops: layer.flops };
+    }
+  }
+}
