@@ -12,3 +12,4 @@ export {
 } from './linalg';
 export { maxUsefulRank, quantizePerChannel, type TransformContext } from './layer-transforms';
 export { applyPlan, type OptionCost, optionCost, optionLadder, type Plan, validateModel } from './plan';
+export { type ActivationSource } from './data-aware';

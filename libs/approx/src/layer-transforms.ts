@@ -8,12 +8,15 @@ import {
   type NodeProto,
 } from '@blinknet/onnx';
 import { OptionNotOfferedError } from './errors';
+import { type ActivationSource } from './data-aware';
 import { type GraphEditor } from './graph-editor';
-import { randomizedSvd, type RandomizedSvdOptions } from './linalg';
+import { randomizedSvd, type RandomizedSvdOptions, transpose } from './linalg';
 
 export interface TransformContext {
   /** Runs the large matrix products of the SVD. */
   readonly engine: MatrixEngine;
+  /** Calibration activations, needed by `lowrank-data` only. */
+  readonly calibration?: ActivationSource;
   readonly svd?: RandomizedSvdOptions;
   /**
    * Accept low-rank factors that cost more than `exact` (up to full rank). Only useful to check the
@@ -46,7 +49,7 @@ function weightMatrix(layer: LayerInfo, data: Float32Array): Matrix {
 }
 
 /** Whether the stored weight's rows are output channels (Conv, Gemm transB=1) or input features. */
-function rowsAreOutputs(layer: LayerInfo, node: NodeProto): boolean {
+export function rowsAreOutputs(layer: LayerInfo, node: NodeProto): boolean {
   return layer.opType === 'Conv' || (layer.opType === 'Gemm' && intAttribute(node, 'transB', 0) === 1);
 }
 
@@ -59,10 +62,7 @@ export function maxUsefulRank(layer: LayerInfo): number {
 
 /**
  * Low-rank factorisation by truncated SVD of the weight, W ≈ U_r S_r V_r^T (Denton et al. 2014;
- * Zhang et al. 2015 for the conv channel decomposition):
- * - Gemm/MatMul: two Gemm/MatMul nodes through an r-wide bottleneck, bias on the second;
- * - Conv k x k (group 1): a k x k conv with r filters (same pads, strides, dilations), then a
- *   1 x 1 conv r -> C_out carrying the bias.
+ * Zhang et al. 2015 for the conv channel decomposition).
  */
 export async function applyLowRank(
   editor: GraphEditor,
@@ -73,52 +73,74 @@ export async function applyLowRank(
   context: TransformContext,
 ): Promise<void> {
   const svd = await randomizedSvd(context.engine, weightMatrix(layer, weight), rank, context.svd);
-  // Fold S into the factor on the output side.
-  const outputsFirst = rowsAreOutputs(layer, node);
+  // Factor the stored matrix, then express W (outputs x inputs) = A B with S folded into A.
   const us = matrix(svd.u.rows, rank, svd.u.data.slice());
-  const svt = matrix(rank, svd.vt.cols, svd.vt.data.slice());
-  if (outputsFirst) {
-    for (let i = 0; i < us.rows; i++) for (let j = 0; j < rank; j++) us.data[i * rank + j] *= svd.s[j];
-  } else {
-    for (let i = 0; i < rank; i++) for (let j = 0; j < svt.cols; j++) svt.data[i * svt.cols + j] *= svd.s[i];
+  for (let i = 0; i < us.rows; i++) for (let j = 0; j < rank; j++) us.data[i * rank + j] *= svd.s[j];
+  if (rowsAreOutputs(layer, node)) replaceWithFactors(editor, layer, node, us, svd.vt);
+  else {
+    // Stored as W^T = (U S) V^T, so W = V (U S)^T.
+    replaceWithFactors(editor, layer, node, transpose(svd.vt), transpose(us));
   }
-  const [x, , bias] = node.input;
-  const base = `${node.name || layer.name}/lowrank`;
+}
 
+/**
+ * Replaces a layer by two through an r-wide bottleneck, W ≈ A B with A (outputs x r) and
+ * B (r x inputs):
+ * - Gemm/MatMul: two Gemm/MatMul nodes, the bias (or `bias` values) on the second;
+ * - Conv k x k (group 1): a k x k conv with r filters (same pads, strides, dilations), then a
+ *   1 x 1 conv r -> C_out carrying the bias.
+ */
+export function replaceWithFactors(
+  editor: GraphEditor,
+  layer: LayerInfo,
+  node: NodeProto,
+  a: Matrix,
+  b: Matrix,
+  bias?: Float32Array,
+): void {
+  const rank = a.cols;
+  const x = node.input[0];
+  const base = `${node.name || layer.name}/lowrank`;
+  const biasInput = bias ? editor.constant(`${base}.bias`, [bias.length], bias) : node.input[2];
+  const withBias = (inputs: string[]) => (biasInput ? [...inputs, biasInput] : inputs);
+  let first: NodeProto;
+  let second: NodeProto;
   if (layer.opType === 'Conv') {
-    if (layer.group !== 1)
-      throw new OptionNotOfferedError(layer.name, `lowrank:r=${rank}`, 'grouped convolution');
-    const [cOut, cInPerGroup, ...kernel] = layer.weightShape;
-    // V^T rows are input-side filters: r x (C_in k k) -> (r, C_in, kh, kw).
-    const firstWeight = editor.constant(`${base}.w1`, [rank, cInPerGroup, ...kernel], svt.data);
-    const secondWeight = editor.constant(`${base}.w2`, [cOut, rank, 1, 1], us.data);
-    const first = editor.makeNode(
+    const [cOut, cIn, ...kernel] = layer.weightShape;
+    const w1 = editor.constant(`${base}.w1`, [rank, cIn, ...kernel], b.data);
+    const w2 = editor.constant(`${base}.w2`, [cOut, rank, 1, 1], a.data);
+    first = editor.makeNode(
       'Conv',
       `${base}_1`,
-      [x, firstWeight],
-      node.attribute.filter((a) => a.name !== 'group'),
+      [x, w1],
+      node.attribute.filter((at) => at.name !== 'group'),
     );
-    const second = editor.makeNode(
-      'Conv',
-      `${base}_2`,
-      bias ? [first.output[0], secondWeight, bias] : [first.output[0], secondWeight],
-      [attribute.ints('kernel_shape', [1, 1])],
-    );
-    editor.replace(node, [first, { ...second, output: node.output }]);
-    return;
+    second = editor.makeNode('Conv', `${base}_2`, withBias([first.output[0], w2]), [
+      attribute.ints('kernel_shape', [1, 1]),
+    ]);
+  } else if (rowsAreOutputs(layer, node)) {
+    // Gemm (transB = 1) stores [out, in]: Gemm(X, B, transB=1) then Gemm(., A, transB=1) + C.
+    const w1 = editor.constant(`${base}.w1`, [rank, b.cols], b.data);
+    const w2 = editor.constant(`${base}.w2`, [a.rows, rank], a.data);
+    first = editor.makeNode('Gemm', `${base}_1`, [x, w1], [attribute.int('transB', 1)]);
+    second = editor.makeNode('Gemm', `${base}_2`, withBias([first.output[0], w2]), [
+      attribute.int('transB', 1),
+    ]);
+  } else {
+    // Gemm (transB = 0) and MatMul store [in, out]: X B^T then (.) A^T.
+    const w1 = editor.constant(`${base}.w1`, [b.cols, rank], transpose(b).data);
+    const w2 = editor.constant(`${base}.w2`, [rank, a.rows], transpose(a).data);
+    first = editor.makeNode(layer.opType, `${base}_1`, [x, w1]);
+    if (layer.opType === 'MatMul') {
+      // MatMul has no bias input: a data-aware bias correction becomes an Add.
+      second = editor.makeNode('MatMul', `${base}_2`, [first.output[0], w2]);
+      if (biasInput) {
+        const add = editor.makeNode('Add', `${base}_bias`, [second.output[0], biasInput]);
+        editor.replace(node, [first, second, { ...add, output: node.output }]);
+        return;
+      }
+    } else second = editor.makeNode('Gemm', `${base}_2`, withBias([first.output[0], w2]));
   }
-
-  // Gemm (transB = 1): X W^T ≈ X V S U^T -> Gemm(X, V^T, transB=1), Gemm(., U S, transB=1) + C.
-  // Gemm (transB = 0) and MatMul: X W ≈ X U S V^T -> (X U) (S V^T) + C.
-  const [firstData, firstDims, secondData, secondDims] = outputsFirst
-    ? [svt.data, [rank, svt.cols], us.data, [us.rows, rank]]
-    : [us.data, [us.rows, rank], svt.data, [rank, svt.cols]];
-  const w1 = editor.constant(`${base}.w1`, firstDims, firstData);
-  const w2 = editor.constant(`${base}.w2`, secondDims, secondData);
-  const transB = layer.opType === 'Gemm' ? [attribute.int('transB', outputsFirst ? 1 : 0)] : [];
-  const first = editor.makeNode(layer.opType, `${base}_1`, [x, w1], transB);
-  const secondInputs = bias ? [first.output[0], w2, bias] : [first.output[0], w2];
-  const second = editor.makeNode(layer.opType, `${base}_2`, secondInputs, transB);
   editor.replace(node, [first, { ...second, output: node.output }]);
 }
 

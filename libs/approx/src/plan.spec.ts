@@ -10,7 +10,7 @@ import {
   tensorByteSize,
   valueInfo,
 } from '@blinknet/onnx';
-import { ModelSession, OrtMatrixEngine } from '@blinknet/runtime';
+import { CalibrationRunner, ModelSession, OrtMatrixEngine } from '@blinknet/runtime';
 import { buildNetwork, loadDataset, readReferenceModel, referenceModel, toInputBatch } from '@blinknet/zoo';
 import { OptionNotOfferedError, OptionSyntaxError, UnknownLayerError } from './errors';
 import { relativeError } from './linalg';
@@ -23,10 +23,18 @@ const lenetRef = referenceModel('lenet5-mnist');
 const lenet = decodeModel(readReferenceModel(lenetRef));
 const mnist = loadDataset('mnist', 'test');
 const lenetInput = { data: toInputBatch(mnist, 0, 200, lenetRef.input), dims: [200, 1, 32, 32] };
+// Calibration comes from the train split; errors are measured on the test split.
+const calibrationImages = 2048;
+const calibration = new CalibrationRunner({
+  input: {
+    data: toInputBatch(loadDataset('mnist', 'train'), 0, calibrationImages, lenetRef.input),
+    dims: [calibrationImages, 1, 32, 32],
+  },
+});
 
 /** The model with an extra graph output, so that a layer's own output can be compared. */
 function exposing(model: ModelProto, tensor: string): ModelProto {
-  return { ...model, graph: { ...model.graph!, output: [...model.graph!.output, valueInfo(tensor, 1, [])] } };
+  return { ...model, graph: { ...model.graph!, output: [...model.graph!.output, valueInfo(tensor, 1)] } };
 }
 
 async function run(model: ModelProto, input = lenetInput): Promise<Record<string, Float32Array>> {
@@ -76,6 +84,22 @@ describe('applyPlan on the trained LeNet-5', () => {
     expect(errors.length).toBeGreaterThanOrEqual(2);
     for (let i = 1; i < errors.length; i++) expect(errors[i]).toBeLessThan(errors[i - 1]);
   });
+
+  it.each(layers.map((l) => [l.name]))(
+    '%s: data-aware low rank beats weight SVD at every rank',
+    async (name) => {
+      const ranks = optionLadder(lenet)
+        .get(name)!
+        .filter((c) => c.option.startsWith('lowrank:'))
+        .map((c) => c.option);
+      for (const option of ranks) {
+        const plain = await layerError(name, option);
+        const dataAware = await layerError(name, option.replace('lowrank', 'lowrank-data'), { calibration });
+        expect(dataAware).toBeLessThan(plain);
+      }
+    },
+    60_000,
+  );
 
   it.each(layers.map((l) => [l.name]))(
     '%s: int8 in both forms stays within 1% of the output',

@@ -7,6 +7,7 @@ import {
   type NodeProto,
   type Tensor,
 } from '@blinknet/onnx';
+import { applyLowRankData } from './data-aware';
 import { OptionNotOfferedError, UnknownLayerError } from './errors';
 import { GraphEditor } from './graph-editor';
 import {
@@ -96,12 +97,28 @@ export async function applyPlan(
         await applyLowRank(editor, layer, node, data, option.rank, context);
         break;
       }
-      case 'lowrank-data':
-        throw new OptionNotOfferedError(
-          name,
-          label,
-          'data-aware factorisation needs calibration activations',
-        );
+      case 'lowrank-data': {
+        if (!context.calibration) {
+          throw new OptionNotOfferedError(
+            name,
+            label,
+            'data-aware factorisation needs calibration activations',
+          );
+        }
+        if (layer.group !== 1)
+          throw new OptionNotOfferedError(name, label, `grouped convolution (group ${layer.group})`);
+        const limit = context.allowAnyRank ? Infinity : maxUsefulRank(layer);
+        if (option.rank > limit)
+          throw new OptionNotOfferedError(name, label, `rank must be <= ${limit} to cost less than exact`);
+        const originalLayer = layers.find((l) => l.name === name) as LayerInfo;
+        const input = node.input[0];
+        const [originalInput] = (await context.calibration.activations(model, [input])).values();
+        const [currentInput] = (await context.calibration.activations(editor.build(), [input])).values();
+        const originalWeight = new GraphView(model).constant(originalLayer.weightName)?.data as Float32Array;
+        const inputs = { originalInput, originalWeight, originalLayer, currentInput };
+        await applyLowRankData(editor, layer, node, data, option.rank, inputs, context);
+        break;
+      }
       case 'int8':
         if (option.form === 'storage') applyInt8Storage(editor, layer, node, data);
         else applyInt8Compute(editor, layer, node, data);

@@ -244,25 +244,16 @@ function poolAttributes(spec: PoolSpec): AttributeProto[] {
   ];
 }
 
-/** A ValueInfoProto for a tensor; string dims are symbolic. */
+/** A ValueInfoProto for a tensor; string dims are symbolic, no dims means an unknown shape. */
 export function valueInfo(
   name: string,
   elemType: number,
-  dims: readonly (number | string)[],
+  dims?: readonly (number | string)[],
 ): ValueInfoProto {
-  return {
-    name,
-    docString: '',
-    type: {
-      denotation: '',
-      tensorType: {
-        elemType,
-        shape: {
-          dim: dims.map((d) =>
-            typeof d === 'number' ? { dimValue: BigInt(d), denotation: '' } : { dimParam: d, denotation: '' },
-          ),
-        },
-      },
-    },
+  const shape = dims && {
+    dim: dims.map((d) =>
+      typeof d === 'number' ? { dimValue: BigInt(d), denotation: '' } : { dimParam: d, denotation: '' },
+    ),
   };
+  return { name, docString: '', type: { denotation: '', tensorType: { elemType, shape } } };
 }

@@ -9,3 +9,4 @@ export {
   withSessionDefaults,
 } from './session';
 export { OrtMatrixEngine } from './matrix-engine';
+export { CalibrationRunner } from './activations';

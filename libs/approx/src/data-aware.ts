@@ -1,0 +1,185 @@
+import { pseudoInverse, Matrix as DenseMatrix } from 'ml-matrix';
+import { type Matrix, matrix } from '@blinknet/core';
+import {
+  intAttribute,
+  intsAttribute,
+  type LayerInfo,
+  type ModelProto,
+  type NodeProto,
+  SeededRandom,
+  stringAttribute,
+} from '@blinknet/onnx';
+import { OptionNotOfferedError } from './errors';
+import { type GraphEditor } from './graph-editor';
+import { replaceWithFactors, rowsAreOutputs, type TransformContext } from './layer-transforms';
+import { randomizedSvd, transpose } from './linalg';
+
+/** Values of intermediate tensors of a model on a calibration batch (libs/runtime runs it). */
+export interface ActivationSource {
+  activations(
+    model: ModelProto,
+    tensors: readonly string[],
+  ): Promise<Map<string, { readonly data: Float32Array; readonly dims: readonly number[] }>>;
+}
+
+/** At most this many input rows (conv: patches at sampled output positions) enter the fit. */
+const MAX_SAMPLES = 4096;
+
+/** The weight as W (outputs x inputs), whatever the stored orientation. */
+function outputMajor(layer: LayerInfo, node: NodeProto, data: Float32Array): Matrix {
+  const [first, ...rest] = layer.weightShape;
+  const stored = matrix(
+    first,
+    rest.reduce((a, b) => a * b, 1),
+    data,
+  );
+  return rowsAreOutputs(layer, node) ? stored : transpose(stored);
+}
+
+interface Activation {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+/**
+ * Rows of the layer's input as its weight sees them, at `positions`: for Gemm/MatMul the input rows,
+ * for a conv the im2col patch (C_in x kh x kw, zero outside the padded input) of each sampled
+ * output position.
+ */
+function inputRows(layer: LayerInfo, node: NodeProto, x: Activation, positions: readonly number[]): Matrix {
+  if (layer.opType !== 'Conv') {
+    const n = x.dims[x.dims.length - 1];
+    const out = matrix(positions.length, n);
+    positions.forEach((p, i) => out.data.set(x.data.subarray(p * n, (p + 1) * n), i * n));
+    return out;
+  }
+  const [, c, h, w] = x.dims;
+  const [kh, kw] = layer.weightShape.slice(2);
+  const [oh, ow] = layer.outputShape.slice(2);
+  const [sh, sw] = intsAttribute(node, 'strides', [1, 1]);
+  const [dh, dw] = intsAttribute(node, 'dilations', [1, 1]);
+  const [pt, pl] = intsAttribute(node, 'pads', [0, 0, 0, 0]);
+  const width = c * kh * kw;
+  const out = matrix(positions.length, width);
+  positions.forEach((p, i) => {
+    const n = Math.floor(p / (oh * ow));
+    const oy = Math.floor(p / ow) % oh;
+    const ox = p % ow;
+    for (let ch = 0; ch < c; ch++) {
+      for (let ky = 0; ky < kh; ky++) {
+        const iy = oy * sh - pt + ky * dh;
+        if (iy < 0 || iy >= h) continue;
+        for (let kx = 0; kx < kw; kx++) {
+          const ix = ox * sw - pl + kx * dw;
+          if (ix < 0 || ix >= w) continue;
+          out.data[i * width + (ch * kh + ky) * kw + kx] = x.data[((n * c + ch) * h + iy) * w + ix];
+        }
+      }
+    }
+  });
+  return out;
+}
+
+/** Sampled input rows / output positions, the same for the original and the edited model. */
+function samplePositions(layer: LayerInfo, batch: number, seed: number): number[] {
+  const total = layer.opType === 'Conv' ? batch * layer.outputShape[2] * layer.outputShape[3] : batch;
+  const all = Array.from({ length: total }, (_, i) => i);
+  if (total <= MAX_SAMPLES) return all;
+  const random = new SeededRandom(seed);
+  for (let i = total - 1; i > 0; i--) {
+    const j = Math.floor(random.next() * (i + 1));
+    [all[i], all[j]] = [all[j], all[i]];
+  }
+  return all.slice(0, MAX_SAMPLES).sort((a, b) => a - b);
+}
+
+function columnMeans(m: Matrix): Float64Array {
+  const means = new Float64Array(m.cols);
+  for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) means[j] += m.data[i * m.cols + j];
+  return means.map((v) => v / m.rows);
+}
+
+function centred(m: Matrix, means: Float64Array): Matrix {
+  const out = matrix(m.rows, m.cols, m.data.slice());
+  for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) out.data[i * m.cols + j] -= means[j];
+  return out;
+}
+
+export interface DataAwareInputs {
+  /** The layer's input in the original model (target responses are W_orig x_orig). */
+  readonly originalInput: Activation;
+  readonly originalWeight: Float32Array;
+  readonly originalLayer: LayerInfo;
+  /** The layer's input in the model as edited so far (earlier approximations included). */
+  readonly currentInput: Activation;
+}
+
+/**
+ * Data-aware low rank (Zhang, Zou, He & Sun 2015, "Accelerating Very Deep Convolutional Networks
+ * for Classification and Detection", linear case, with its asymmetric reconstruction): the
+ * responses y = W x of the ORIGINAL layer on calibration data define the subspace P (top-r principal
+ * directions of the centred responses); the layer becomes B = P^T W, then A refitted by least
+ * squares so that A (B x̂) + c best matches y where x̂ is the input as the approximated network
+ * produces it. The bias absorbs the means: c = b + ȳ - A z̄.
+ */
+export async function applyLowRankData(
+  editor: GraphEditor,
+  layer: LayerInfo,
+  node: NodeProto,
+  weight: Float32Array,
+  rank: number,
+  inputs: DataAwareInputs,
+  context: TransformContext,
+): Promise<void> {
+  const label = `lowrank-data:r=${rank}`;
+  if (layer.opType === 'Conv' && stringAttribute(node, 'auto_pad', 'NOTSET') !== 'NOTSET') {
+    throw new OptionNotOfferedError(layer.name, label, 'auto_pad is not supported by the data-aware fit');
+  }
+  if (layer.opType === 'Conv' && intAttribute(node, 'group', 1) !== 1) {
+    throw new OptionNotOfferedError(layer.name, label, 'grouped convolution');
+  }
+  const batch =
+    layer.opType === 'Conv'
+      ? inputs.currentInput.dims[0]
+      : inputs.currentInput.data.length / inputs.currentInput.dims[inputs.currentInput.dims.length - 1];
+  const positions = samplePositions(layer, batch, 1);
+  if (rank > positions.length) {
+    throw new OptionNotOfferedError(
+      layer.name,
+      label,
+      `rank exceeds the ${positions.length} calibration samples`,
+    );
+  }
+  const { engine } = context;
+  const original = outputMajor(inputs.originalLayer, node, inputs.originalWeight);
+  const current = outputMajor(layer, node, weight);
+  const xo = inputRows(inputs.originalLayer, node, inputs.originalInput, positions);
+  const xc = inputRows(layer, node, inputs.currentInput, positions);
+
+  const responses = await engine.multiply(xo, original, { transposeB: true }); // S x m
+  const yMean = columnMeans(responses);
+  const y = centred(responses, yMean);
+  const principal = await randomizedSvd(engine, y, rank, context.svd); // vt: r x m = P^T
+  const b = await engine.multiply(principal.vt, current); // r x n
+  const z = await engine.multiply(xc, b, { transposeB: true }); // S x r
+  const zMean = columnMeans(z);
+  const zc = centred(z, zMean);
+  const gram = await engine.multiply(zc, zc, { transposeA: true }); // r x r
+  const cross = await engine.multiply(zc, y, { transposeA: true }); // r x m
+  const inverse = pseudoInverse(
+    new DenseMatrix(
+      Array.from({ length: rank }, (_, i) => Array.from(gram.data.subarray(i * rank, (i + 1) * rank))),
+    ),
+  );
+  const gInv = matrix(rank, rank, Float32Array.from(inverse.to1DArray()));
+  const a = transpose(await engine.multiply(gInv, cross)); // m x r
+
+  const bias = new Float32Array(a.rows);
+  const oldBias = node.input[2] ? editor.tensor(node.input[2])?.data : undefined;
+  for (let i = 0; i < a.rows; i++) {
+    let az = 0;
+    for (let j = 0; j < rank; j++) az += a.data[i * rank + j] * zMean[j];
+    bias[i] = (oldBias ? Number(oldBias[i]) : 0) + yMean[i] - az;
+  }
+  replaceWithFactors(editor, layer, node, a, b, bias);
+}
