@@ -7,7 +7,6 @@ import {
   type LayerInfo,
   type NodeProto,
 } from '@blinknet/onnx';
-import { OptionNotOfferedError } from './errors';
 import { type ActivationSource } from './data-aware';
 import { type GraphEditor } from './graph-editor';
 import { randomizedSvd, type RandomizedSvdOptions, transpose } from './linalg';
