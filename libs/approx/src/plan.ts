@@ -149,6 +149,11 @@ export function validateModel(model: ModelProto): void {
 
 /** Rank fractions of min(m, n) and keep ratios offered, from aggressive to mild. */
 const RANK_FRACTIONS = [1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2];
+/**
+ * Largest rank offered. Beyond it the factors of big layers (VGG16 fc6: 4096 x 25088) approach the
+ * exact layer's cost, and the k x k eigenproblems of the randomized SVD (solved in JS) grow as k^3.
+ */
+export const MAX_LADDER_RANK = 512;
 const KEEP_RATIOS = [0.25, 0.5, 0.75];
 
 /**
@@ -169,9 +174,9 @@ export function optionLadder(model: ModelProto): Map<string, OptionCost[]> {
         m,
         rest.reduce((a, b) => a * b, 1),
       );
-      const ranks = [...new Set(RANK_FRACTIONS.map((f) => Math.max(1, Math.round(short * f))))].filter(
-        (r) => r <= maxUsefulRank(layer),
-      );
+      const ranks = [
+        ...new Set(RANK_FRACTIONS.map((f) => Math.min(MAX_LADDER_RANK, Math.max(1, Math.round(short * f))))),
+      ].filter((r) => r <= maxUsefulRank(layer));
       for (const kind of ['lowrank', 'lowrank-data'] as const) {
         for (const rank of ranks) costs.push(optionCost(layer, { kind, rank }));
       }
