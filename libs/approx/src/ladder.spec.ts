@@ -13,7 +13,10 @@ describe.each(referenceModels().map((m) => [m.id, m] as const))('every ladder op
     const side = ref.input.size;
     const train = loadDataset(ref.dataset, 'train');
     const batch = (n: number) => ({
-      [ref.input.name]: { data: toInputBatch(train, 0, n, ref.input), dims: [n, ref.input.channels, side, side] },
+      [ref.input.name]: {
+        data: toInputBatch(train, 0, n, ref.input),
+        dims: [n, ref.input.channels, side, side],
+      },
     });
     const calibration = new CalibrationRunner(batch(256));
     const input = batch(4);
@@ -22,7 +25,11 @@ describe.each(referenceModels().map((m) => [m.id, m] as const))('every ladder op
       expect(costs[0].option).toBe('exact');
       for (const cost of costs.slice(1)) {
         const approx = await applyPlan(model, { [layer]: cost.option }, { engine, calibration });
-        const session = await ModelSession.create(encodeModel(approx), { intraOpThreads: 1 }, `${layer} ${cost.option}`);
+        const session = await ModelSession.create(
+          encodeModel(approx),
+          { intraOpThreads: 1 },
+          `${layer} ${cost.option}`,
+        );
         const outputs = await session.run(input);
         await session.dispose();
         expect(outputs[ref.output].dims).toEqual([4, ref.classes]);
@@ -39,7 +46,9 @@ describe('inputs that cannot be approximated', () => {
     const b = new ModelBuilder({ name: 'dynamic' });
     const x = b.input('x', [1, 4, 4]);
     b.output(b.relu(b.node('MatMul', 'self', [x, x]), 'relu'));
-    await expect(applyPlan(b.build(), { self: 'lowrank:r=1' }, { engine })).rejects.toThrow(UnknownLayerError);
+    await expect(applyPlan(b.build(), { self: 'lowrank:r=1' }, { engine })).rejects.toThrow(
+      UnknownLayerError,
+    );
   });
 
   it('an unknown op anywhere is a typed error naming the node and op', async () => {
@@ -47,9 +56,21 @@ describe('inputs that cannot be approximated', () => {
     const x = b.input('x', [1, 2, 4, 4]);
     const y = b.conv(x, { name: 'conv', outChannels: 3, kernel: 1 });
     const model = b.build();
-    model.graph!.node.push({ name: 'fancy', opType: 'FancyNorm', domain: '', docString: '', input: [y], output: ['z'], attribute: [] });
+    model.graph!.node.push({
+      name: 'fancy',
+      opType: 'FancyNorm',
+      domain: '',
+      docString: '',
+      input: [y],
+      output: ['z'],
+      attribute: [],
+    });
     model.graph!.output = [{ ...model.graph!.input[0], name: 'z' }];
-    await expect(applyPlan(model, { conv: 'prune:keep=0.5' }, { engine })).rejects.toThrow(UnsupportedOpError);
-    await expect(applyPlan(model, { conv: 'prune:keep=0.5' }, { engine })).rejects.toThrow(/'fancy'.*'FancyNorm'/);
+    await expect(applyPlan(model, { conv: 'prune:keep=0.5' }, { engine })).rejects.toThrow(
+      UnsupportedOpError,
+    );
+    await expect(applyPlan(model, { conv: 'prune:keep=0.5' }, { engine })).rejects.toThrow(
+      /'fancy'.*'FancyNorm'/,
+    );
   });
 });

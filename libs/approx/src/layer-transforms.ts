@@ -166,7 +166,7 @@ export function quantizePerChannel(
 }
 
 /** The axis of the stored weight that indexes output channels. */
-function outputAxis(layer: LayerInfo, node: NodeProto): number {
+export function outputChannelAxis(layer: LayerInfo, node: NodeProto): number {
   return rowsAreOutputs(layer, node) ? 0 : 1;
 }
 
@@ -181,7 +181,7 @@ export function applyInt8Storage(
   node: NodeProto,
   weight: Float32Array,
 ): void {
-  const axis = outputAxis(layer, node);
+  const axis = outputChannelAxis(layer, node);
   const { values, scales } = quantizePerChannel(weight, layer.weightShape, axis);
   const base = `${node.name || layer.name}/int8`;
   const q = editor.constant(`${base}.w_q`, layer.weightShape, values, DataType.INT8);
@@ -215,7 +215,7 @@ export function applyInt8Compute(
   node: NodeProto,
   weight: Float32Array,
 ): void {
-  const axis = outputAxis(layer, node);
+  const axis = outputChannelAxis(layer, node);
   const { values, scales } = quantizePerChannel(weight, layer.weightShape, axis);
   const base = `${node.name || layer.name}/int8`;
   const [x, , bias] = node.input;

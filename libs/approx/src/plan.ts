@@ -15,11 +15,12 @@ import {
   applyInt8Storage,
   applyLowRank,
   maxUsefulRank,
+  outputChannelAxis,
   type TransformContext,
   unsupportedStructure,
 } from './layer-transforms';
 import { formatOption, type LayerOption, parseOption } from './options';
-import { applyPrune, outputChannelAxis, planPrune, rankChannelsByL1 } from './prune';
+import { applyPrune, planPrune, rankChannelsByL1 } from './prune';
 
 /** Layer name -> option, as strings (`{"conv1": "lowrank:r=8", "fc6": "int8:compute"}`) or parsed. */
 export type Plan = Readonly<Record<string, string | LayerOption>>;

@@ -9,6 +9,7 @@ import {
   type ValueInfo,
 } from '@blinknet/onnx';
 import { type GraphEditor } from './graph-editor';
+import { outputChannelAxis } from './layer-transforms';
 
 /** Ops that map each channel to itself: pruned channels can simply flow through them. */
 const CHANNELWISE = new Set([
@@ -45,13 +46,6 @@ interface PathTensor {
 }
 
 export type PrunePlan = { readonly slices: readonly ConstantSlice[] } | { readonly reason: string };
-
-/** Output channels of a layer: the weight axis that indexes them. */
-export function outputChannelAxis(layer: LayerInfo, node: NodeProto): number {
-  return layer.opType === 'Conv' || (layer.opType === 'Gemm' && intAttribute(node, 'transB', 0) === 1)
-    ? 0
-    : 1;
-}
 
 /** The `count` output channels with the largest L1 norm (Li et al. 2017), ascending. */
 export function rankChannelsByL1(weight: Tensor, axis: number, count: number): number[] {
