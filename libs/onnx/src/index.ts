@@ -45,3 +45,4 @@ export { inferShapes, isSupportedOp, type ShapeInferenceOptions, type ValueInfo 
 export { APPROXIMABLE_OPS, countParameters, describeLayers, type LayerInfo } from './layers';
 export { ModelBuilder, type ConvSpec, type ModelBuilderOptions, type PoolSpec, valueInfo } from './builder';
 export { SeededRandom } from './random';
+export { extractSubgraph } from './subgraph';
