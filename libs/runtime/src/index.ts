@@ -10,3 +10,11 @@ export {
 } from './session';
 export { OrtMatrixEngine } from './matrix-engine';
 export { CalibrationRunner } from './activations';
+export {
+  type LatencyMeasurement,
+  measureLatency,
+  type MeasurementContext,
+  type TimingOptions,
+} from './latency';
+export { type LatencyStats, quantile, summarize } from './stats';
+export { type MemoryMeasurement, measureModelMemory } from './memory';

@@ -1,0 +1,36 @@
+import { encodeModel, ModelBuilder } from '@blinknet/onnx';
+import { measureLatency } from './latency';
+import { ModelSession } from './session';
+
+describe('measureLatency', () => {
+  it('times real runs after warm-up and records the context', async () => {
+    const b = new ModelBuilder({ name: 'conv' });
+    const x = b.input('x', [1, 16, 32, 32]);
+    b.output(b.relu(b.conv(x, { name: 'conv', outChannels: 32, kernel: 3, pad: 1 }), 'relu'));
+    const session = await ModelSession.create(encodeModel(b.build()), {
+      intraOpThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+    try {
+      const input = { x: { data: new Float32Array(16 * 32 * 32).fill(0.5), dims: [1, 16, 32, 32] } };
+      const { stats, context } = await measureLatency(session, input, { warmupRuns: 3, timedRuns: 20 });
+      expect(stats.runs).toBe(20);
+      expect(stats.medianMs).toBeGreaterThan(0);
+      expect(stats.minMs).toBeLessThanOrEqual(stats.medianMs);
+      expect(stats.p95Ms).toBeGreaterThanOrEqual(stats.medianMs);
+      expect(stats.p99Ms).toBeGreaterThanOrEqual(stats.p95Ms);
+      expect(context).toMatchObject({
+        executionProvider: 'cpu',
+        intraOpThreads: 1,
+        interOpThreads: 1,
+        graphOptimizationLevel: 'all',
+        warmupRuns: 3,
+        timedRuns: 20,
+        batchSize: 1,
+      });
+      await expect(measureLatency(session, input, { timedRuns: 0 })).rejects.toThrow(/timedRuns/);
+    } finally {
+      await session.dispose();
+    }
+  });
+});

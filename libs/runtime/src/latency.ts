@@ -1,0 +1,70 @@
+import { InvalidArgumentError } from '@blinknet/core';
+import {
+  type FloatTensor,
+  type GraphOptimizationLevel,
+  type ModelSession,
+  ONNXRUNTIME_VERSION,
+} from './session';
+import { type LatencyStats, summarize } from './stats';
+
+export interface TimingOptions {
+  /** Untimed runs first: the first runs are many times slower (allocation, caches). @default 10 */
+  readonly warmupRuns?: number;
+  /** @default 50 */
+  readonly timedRuns?: number;
+}
+
+/** The conditions of a measurement; stored beside every figure. */
+export interface MeasurementContext {
+  readonly onnxruntimeVersion: string;
+  readonly executionProvider: string;
+  readonly intraOpThreads: number;
+  readonly interOpThreads: number;
+  readonly graphOptimizationLevel: GraphOptimizationLevel;
+  readonly warmupRuns: number;
+  readonly timedRuns: number;
+  readonly batchSize: number;
+}
+
+export interface LatencyMeasurement {
+  readonly stats: LatencyStats;
+  readonly context: MeasurementContext;
+}
+
+/**
+ * Wall-clock latency of `session.run(inputs)`, profiler off, after warm-up: each timed run is one
+ * sample, summarised as median, p95, p99 and coefficient of variation.
+ */
+export async function measureLatency(
+  session: ModelSession,
+  inputs: Readonly<Record<string, FloatTensor>>,
+  options: TimingOptions = {},
+): Promise<LatencyMeasurement> {
+  const warmupRuns = options.warmupRuns ?? 10;
+  const timedRuns = options.timedRuns ?? 50;
+  if (!Number.isInteger(warmupRuns) || warmupRuns < 0)
+    throw new InvalidArgumentError('warmupRuns', `must be >= 0, got ${warmupRuns}`);
+  if (!Number.isInteger(timedRuns) || timedRuns < 1)
+    throw new InvalidArgumentError('timedRuns', `must be >= 1, got ${timedRuns}`);
+  for (let i = 0; i < warmupRuns; i++) await session.run(inputs);
+  const samples: number[] = [];
+  for (let i = 0; i < timedRuns; i++) {
+    const start = process.hrtime.bigint();
+    await session.run(inputs);
+    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  const first = Object.values(inputs)[0];
+  return {
+    stats: summarize(samples),
+    context: {
+      onnxruntimeVersion: ONNXRUNTIME_VERSION,
+      executionProvider: 'cpu',
+      intraOpThreads: session.options.intraOpThreads,
+      interOpThreads: session.options.interOpThreads,
+      graphOptimizationLevel: session.options.graphOptimizationLevel,
+      warmupRuns,
+      timedRuns,
+      batchSize: first?.dims[0] ?? 1,
+    },
+  };
+}
