@@ -22,6 +22,11 @@ export interface TransformContext {
    * numerics: a full-rank factorisation must reproduce the layer. @default false
    */
   readonly allowAnyRank?: boolean;
+  /**
+   * Give low-rank factors their shapes but not their values (zeros): enough to time an option on a
+   * device, where only shapes matter to dense kernels, without paying for the SVD. @default false
+   */
+  readonly placeholderFactors?: boolean;
 }
 
 /** Why a layer's structure rules out weight transforms, or undefined when it is supported. */
@@ -71,7 +76,13 @@ export async function applyLowRank(
   rank: number,
   context: TransformContext,
 ): Promise<void> {
-  const svd = await randomizedSvd(context.engine, weightMatrix(layer, weight), rank, context.svd);
+  const w = weightMatrix(layer, weight);
+  if (context.placeholderFactors) {
+    const [outputs, inputs] = rowsAreOutputs(layer, node) ? [w.rows, w.cols] : [w.cols, w.rows];
+    replaceWithFactors(editor, layer, node, matrix(outputs, rank), matrix(rank, inputs));
+    return;
+  }
+  const svd = await randomizedSvd(context.engine, w, rank, context.svd);
   // Factor the stored matrix, then express W (outputs x inputs) = A B with S folded into A.
   const us = matrix(svd.u.rows, rank, svd.u.data.slice());
   for (let i = 0; i < us.rows; i++) for (let j = 0; j < rank; j++) us.data[i * rank + j] *= svd.s[j];

@@ -152,6 +152,15 @@ describe('applyPlan on the trained LeNet-5', () => {
     }
   }, 60_000);
 
+  it('placeholder factors give the same structure as fitted ones, for timing without an SVD', async () => {
+    const plan = Object.fromEntries(layers.map((l) => [l.name, 'lowrank:r=2']));
+    const fitted = await applyPlan(lenet, plan, { engine });
+    const placeholder = await applyPlan(lenet, plan, { engine, placeholderFactors: true });
+    const shapes = (m: ModelProto) => m.graph!.initializer.map((t) => [t.name, t.dims]);
+    expect(shapes(placeholder)).toEqual(shapes(fitted));
+    expect(placeholder.graph!.node.map((n) => n.opType)).toEqual(fitted.graph!.node.map((n) => n.opType));
+  });
+
   it("prunes channels and the next layer's inputs together", async () => {
     const [first, second] = layers;
     const out = await applyPlan(lenet, { [first.name]: 'prune:keep=0.5' }, { engine });

@@ -84,21 +84,25 @@ export async function applyPlan(
     if (why) throw new OptionNotOfferedError(name, label, why);
     const data = weight.data as Float32Array;
     switch (option.kind) {
-      case 'lowrank': {
+      case 'lowrank':
+      case 'lowrank-data': {
         if (layer.group !== 1)
           throw new OptionNotOfferedError(name, label, `grouped convolution (group ${layer.group})`);
+        const [m, ...rest] = layer.weightShape;
         const limit = context.allowAnyRank
           ? Math.min(
-              layer.weightShape[0],
-              layer.weightShape.slice(1).reduce((a, b) => a * b, 1),
+              m,
+              rest.reduce((x, y) => x * y, 1),
             )
           : maxUsefulRank(layer);
-        if (option.rank > limit)
+        if (option.rank > limit) {
           throw new OptionNotOfferedError(name, label, `rank must be <= ${limit} to cost less than exact`);
-        await applyLowRank(editor, layer, node, data, option.rank, context);
-        break;
-      }
-      case 'lowrank-data': {
+        }
+        // Placeholder factors have the same shapes for both kinds: nothing to fit.
+        if (option.kind === 'lowrank' || context.placeholderFactors) {
+          await applyLowRank(editor, layer, node, data, option.rank, context);
+          break;
+        }
         if (!context.calibration) {
           throw new OptionNotOfferedError(
             name,
@@ -106,11 +110,6 @@ export async function applyPlan(
             'data-aware factorisation needs calibration activations',
           );
         }
-        if (layer.group !== 1)
-          throw new OptionNotOfferedError(name, label, `grouped convolution (group ${layer.group})`);
-        const limit = context.allowAnyRank ? Infinity : maxUsefulRank(layer);
-        if (option.rank > limit)
-          throw new OptionNotOfferedError(name, label, `rank must be <= ${limit} to cost less than exact`);
         const originalLayer = layers.find((l) => l.name === name) as LayerInfo;
         const input = node.input[0];
         const [originalInput] = (await context.calibration.activations(model, [input])).values();
