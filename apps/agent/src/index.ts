@@ -1,0 +1,8 @@
+export {
+  type LayerOptionMeasurement,
+  type ModelProfile,
+  profileModel,
+  ProfilingCancelledError,
+  type ProfileJob,
+  type ProfileSettings,
+} from './profiler';
