@@ -8,6 +8,7 @@ import {
   type NodeProto,
 } from '@blinknet/onnx';
 import { type ActivationSource } from './data-aware';
+import { OptionNotOfferedError } from './errors';
 import { type GraphEditor } from './graph-editor';
 import { randomizedSvd, type RandomizedSvdOptions, transpose } from './linalg';
 
@@ -264,6 +265,9 @@ export function applyInt8Compute(
   nodes.push(product, cast, scaleW, scaleX);
   if (bias) {
     const biasTensor = editor.tensor(bias);
+    if (layer.opType === 'Conv' && !biasTensor) {
+      throw new OptionNotOfferedError(layer.name, 'int8:compute', 'the conv bias is not constant');
+    }
     const biasInput =
       layer.opType === 'Conv' && biasTensor
         ? editor.constant(`${base}.bias`, scaleDims, biasTensor.data as Float32Array)

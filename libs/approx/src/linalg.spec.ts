@@ -75,6 +75,16 @@ describe('randomizedSvd', () => {
     expect(orthonormalityError(transpose(svd.vt))).toBeLessThan(1e-5);
   });
 
+  it('pads with zeros when the matrix has lower rank than asked for', async () => {
+    const a = matrix(30, 20);
+    for (let i = 0; i < 30; i++)
+      for (let j = 0; j < 20; j++) a.data[i * 20 + j] = (i + 1) * (j % 3 === 0 ? 1 : 0);
+    const svd = await randomizedSvd(engine, a, 5); // rank 1
+    expect([svd.u.cols, svd.s.length, svd.vt.rows]).toEqual([5, 5, 5]);
+    expect(Array.from(svd.s.subarray(1))).toEqual([0, 0, 0, 0]);
+    expect(relativeError(a.data, (await reconstruct(engine, svd)).data)).toBeLessThan(1e-5);
+  });
+
   it('rejects a rank outside [1, min(m, n)]', async () => {
     await expect(randomizedSvd(engine, decaying(10, 8, 1), 9)).rejects.toThrow(
       /rank: must be an integer in \[1, 8\]/,

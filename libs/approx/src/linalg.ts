@@ -127,8 +127,21 @@ export async function randomizedSvd(
   const inverse = Array.from(sigma, (s) => (s > sigma[0] * 1e-7 ? 1 / s : 0));
   const vt = await engine.multiply(toMatrix(vectors, r, inverse), small, { transposeA: true });
   const u = await engine.multiply(basis, toMatrix(vectors, r));
-  // B = u Σ vt; for A = B^T the roles swap.
-  return t ? { u: transpose(vt), s: sigma, vt: transpose(u) } : { u, s: sigma, vt };
+  // B = u Σ vt; for A = B^T the roles swap. A numerically rank-deficient A yields r < rank
+  // components: pad with zeros so that callers always get the rank they asked for.
+  const padded = r === rank ? { u, s: sigma, vt } : padRank({ u, s: sigma, vt }, rank);
+  return t ? { u: transpose(padded.vt), s: padded.s, vt: transpose(padded.u) } : padded;
+}
+
+function padRank(svd: TruncatedSvd, rank: number): TruncatedSvd {
+  const r = svd.s.length;
+  const u = matrix(svd.u.rows, rank);
+  for (let i = 0; i < svd.u.rows; i++) u.data.set(svd.u.data.subarray(i * r, (i + 1) * r), i * rank);
+  const vt = matrix(rank, svd.vt.cols);
+  vt.data.set(svd.vt.data);
+  const s = new Float64Array(rank);
+  s.set(svd.s);
+  return { u, s, vt };
 }
 
 /** Dense reconstruction u diag(s) vt (for tests and error measurement). */

@@ -213,6 +213,21 @@ describe('applyPlan refuses what it cannot do, naming layer and option', () => {
     expect(conv2).toEqual(expect.arrayContaining(['exact', 'int8:storage', 'int8:compute']));
   });
 
+  it('pruning a grouped convolution, and int8 below opset 13', async () => {
+    const caffenet = optionLadder(buildNetwork('caffenet'));
+    for (const grouped of ['conv2', 'conv4', 'conv5']) {
+      expect(caffenet.get(grouped)!.some((c) => c.option.startsWith('prune'))).toBe(false);
+    }
+    const old = { ...lenet, opsetImport: [{ domain: '', version: 11n }] };
+    const [layer] = layers;
+    await expect(applyPlan(old, { [layer.name]: 'int8:storage' }, { engine })).rejects.toThrow(/opset >= 13/);
+    expect(
+      optionLadder(old)
+        .get(layer.name)!
+        .some((c) => c.option.startsWith('int8')),
+    ).toBe(false);
+  });
+
   it('pruning into a residual Add, naming the consumer', async () => {
     const b = new ModelBuilder({ name: 'residual' });
     const x = b.input('x', [1, 4, 6, 6]);
@@ -230,7 +245,7 @@ describe('applyPlan refuses what it cannot do, naming layer and option', () => {
     const x = b.input('x', [1, 2, 4, 4]);
     const left = b.relu(b.conv(x, { name: 'left', outChannels: 4, kernel: 3, pad: 1 }), 'left_relu');
     const right = b.conv(x, { name: 'right', outChannels: 3, kernel: 1 });
-    const joined = b.node('Concat', 'join', [left, right], [attribute.int('axis', 1)]);
+    const joined = b.node('Concat', 'join', [right, left], [attribute.int('axis', 1)]); // pruned one second
     b.output(b.gemm(b.flatten(b.maxPool(joined, 'pool', { kernel: 2, stride: 2 }), 'flat'), 'fc', 5));
     const model = b.build();
     const pruned = await applyPlan(model, { left: 'prune:keep=0.5' }, { engine });

@@ -1,4 +1,5 @@
 import {
+  DataType,
   describeLayers,
   GraphView,
   inferShapes,
@@ -63,6 +64,9 @@ export async function applyPlan(
   const editor = new GraphEditor(model);
   for (const { name, option } of choices.filter((c) => c.option.kind === 'prune')) {
     const { layer, node, weight, view, shapes } = current(editor, name);
+    if (weight.dataType !== DataType.FLOAT) {
+      throw new OptionNotOfferedError(name, formatOption(option), 'the weight is not float32');
+    }
     const keep = (option as { keep: number }).keep;
     const channels = layer.weightShape[outputChannelAxis(layer, node)];
     const kept = rankChannelsByL1(
@@ -80,7 +84,9 @@ export async function applyPlan(
     const { layer, node, weight } = current(editor, name);
     const label = formatOption(option);
     const why =
-      unsupportedStructure(layer, node) ?? (weight.dataType === 1 ? undefined : 'the weight is not float32');
+      unsupportedStructure(layer, node) ??
+      (weight.dataType === DataType.FLOAT ? undefined : 'the weight is not float32') ??
+      (option.kind === 'int8' ? int8Unsupported(model) : undefined);
     if (why) throw new OptionNotOfferedError(name, label, why);
     const data = weight.data as Float32Array;
     switch (option.kind) {
@@ -141,6 +147,15 @@ function current(editor: GraphEditor, name: string) {
   return { layer, node, view, shapes, weight: view.constant(layer.weightName) as Tensor };
 }
 
+/**
+ * Why the int8 forms cannot be offered for a model, if so: per-axis DequantizeLinear needs opset 13
+ * of the default domain, and raising a model's opset could change the meaning of its other ops.
+ */
+function int8Unsupported(model: ModelProto): string | undefined {
+  const opset = model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0n;
+  return opset >= 13n ? undefined : `int8 needs opset >= 13, the model has opset ${opset}`;
+}
+
 /** Structural check of a model: every input defined, no cycle, every shape inferable. */
 export function validateModel(model: ModelProto): void {
   new GraphView(model);
@@ -164,7 +179,9 @@ export function optionLadder(model: ModelProto): Map<string, OptionCost[]> {
   const view = new GraphView(model);
   const shapes = inferShapes(model);
   const ladder = new Map<string, OptionCost[]>();
-  for (const layer of describeLayers(model)) {
+  const layers = describeLayers(model);
+  const int8 = int8Unsupported(model) === undefined;
+  for (const layer of layers) {
     const node = view.node(layer.name) as NodeProto;
     const costs: OptionCost[] = [];
     const structure = unsupportedStructure(layer, node);
@@ -188,7 +205,7 @@ export function optionLadder(model: ModelProto): Map<string, OptionCost[]> {
       const plan = planPrune(view, shapes, layer, node, kept);
       if ('reason' in plan) break;
       const consumers = plan.slices.filter((s) => s.node !== node).map((s) => s.node);
-      const shrinks = describeLayers(model)
+      const shrinks = layers
         .filter((l) => consumers.some((c) => (c.name || c.output[0]) === l.name))
         .map((l) => l.name);
       costs.push({
@@ -196,7 +213,7 @@ export function optionLadder(model: ModelProto): Map<string, OptionCost[]> {
         shrinksInputsOf: shrinks,
       });
     }
-    if (!structure) {
+    if (!structure && int8) {
       costs.push(
         optionCost(layer, { kind: 'int8', form: 'storage' }),
         optionCost(layer, { kind: 'int8', form: 'compute' }),

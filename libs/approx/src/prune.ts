@@ -11,7 +11,11 @@ import {
 import { type GraphEditor } from './graph-editor';
 import { outputChannelAxis } from './layer-transforms';
 
-/** Ops that map each channel to itself: pruned channels can simply flow through them. */
+/**
+ * Ops that keep channels apart, so pruned channels can simply flow through them. LRN is the one
+ * exception: it normalises over neighbouring channels, and after pruning the neighbours change. The
+ * model stays valid and that difference is part of the option's measured accuracy loss.
+ */
 const CHANNELWISE = new Set([
   'Relu',
   'LeakyRelu',
@@ -75,14 +79,27 @@ export function planPrune(
   node: NodeProto,
   kept: readonly number[],
 ): PrunePlan {
+  if (layer.group !== 1) {
+    // Kept filters would be re-split into equal groups and read the wrong input channels.
+    return { reason: `grouped convolution (group ${layer.group}) ties its filters to input groups` };
+  }
   const axis = outputChannelAxis(layer, node);
   const slices: ConstantSlice[] = [{ node, input: 1, axis, indices: kept }];
-  if (node.input[2]) slices.push({ node, input: 2, axis: 0, indices: kept });
+  if (node.input[2]) {
+    // Conv bias is [C]; Gemm's C may be [N] or [1, N]: cut its last axis, refuse anything else.
+    const bias = shapes.get(node.input[2])?.dims ?? [];
+    const channels = layer.weightShape[axis];
+    const biasAxis = bias.length - 1;
+    if (bias[biasAxis] !== channels || bias.slice(0, -1).some((d) => d !== 1)) {
+      return { reason: `bias of shape [${bias}] is not per output channel` };
+    }
+    slices.push({ node, input: 2, axis: biasAxis, indices: kept });
+  }
   const queue: PathTensor[] = [{ name: node.output[0], kept, inner: 1, flattened: layer.opType !== 'Conv' }];
   while (queue.length > 0) {
     const t = queue.shift() as PathTensor;
     if (view.graphOutputs.has(t.name)) return { reason: `its channels reach the graph output '${t.name}'` };
-    for (const consumer of view.consumers.get(t.name) ?? []) {
+    for (const consumer of new Set(view.consumers.get(t.name) ?? [])) {
       const why = follow(view, shapes, t, consumer, slices, queue);
       if (why) return { reason: `consumer '${nodeLabel(consumer)}' (${consumer.opType}): ${why}` };
     }
@@ -100,8 +117,8 @@ function follow(
   queue: PathTensor[],
 ): string | undefined {
   const op = consumer.opType;
-  const position = consumer.input.indexOf(t.name);
-  if (position !== 0) return 'the pruned tensor is not its first input';
+  if (op !== 'Concat' && consumer.input.indexOf(t.name) !== 0)
+    return 'the pruned tensor is not its first input';
   if (CHANNELWISE.has(op)) {
     if (
       t.flattened &&
@@ -168,7 +185,7 @@ function follow(
     });
     return undefined;
   }
-  if (op === 'MatMul' && (shapes.get(consumer.input[1])?.dims.length ?? 0) === 2) {
+  if (op === 'MatMul' && t.flattened && (shapes.get(consumer.input[1])?.dims.length ?? 0) === 2) {
     slices.push({ node: consumer, input: 1, axis: 0, indices: columns });
     return undefined;
   }
