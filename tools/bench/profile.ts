@@ -55,6 +55,8 @@ async function ladderProfile(name: 'cifar10-quick' | 'vgg16') {
 async function repeatability(layer: string, option: string, repeats = 5) {
   const model = buildNetwork('cifar10-quick');
   const medians: number[] = [];
+  // The first sessions of a process run slower (JIT, clocks ramping up): one profile is discarded.
+  await profileModel({ model, options: { [layer]: [option] } }, { session: { intraOpThreads: THREADS } });
   for (let i = 0; i < repeats; i++) {
     const profile = await profileModel(
       { model, options: { [layer]: [option] } },

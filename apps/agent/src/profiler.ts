@@ -32,7 +32,7 @@ export interface ProfileJob {
 
 export interface ProfileSettings {
   readonly session?: SessionOptions;
-  /** Per (layer, option). @default 3 warm-up and 20 timed runs */
+  /** Per (layer, option). @default 3 warm-up runs and >= 20 ms, 20 timed runs and >= 60 ms */
   readonly timing?: TimingOptions;
   /** Whole-model timing. @default 10 warm-up and 50 timed runs */
   readonly endToEndTiming?: TimingOptions;
@@ -83,7 +83,8 @@ async function time(model: ModelProto, batchSize: number, settings: ProfileSetti
 export async function profileModel(job: ProfileJob, settings: ProfileSettings = {}): Promise<ModelProfile> {
   const batchSize = job.batchSize ?? 1;
   const view = new GraphView(job.model);
-  const timing = settings.timing ?? { warmupRuns: 3, timedRuns: 20 };
+  // Tiny layers run in microseconds: a time floor keeps their medians repeatable.
+  const timing = settings.timing ?? { warmupRuns: 3, minWarmupMs: 20, timedRuns: 20, minTimedMs: 60 };
   const work = Object.entries(job.options).flatMap(([layer, options]) =>
     options.map((option) => ({ layer, option: formatOption(parseOption(option)) })),
   );

@@ -16,7 +16,7 @@ export interface RandomizedSvdOptions {
   readonly oversample?: number;
   /**
    * Power iterations; each sharpens a slowly decaying spectrum at the cost of two more products
-   * with A. One keeps trained layers within about 3% of the optimal error (bench:approx). @default 1
+   * with A. One kept the trained reference layers within 5% of the optimal error (bench:approx). @default 1
    */
   readonly powerIterations?: number;
   /** Seed of the Gaussian test matrix. @default 1 */

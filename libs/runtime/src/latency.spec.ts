@@ -29,6 +29,11 @@ describe('measureLatency', () => {
         batchSize: 1,
       });
       await expect(measureLatency(session, input, { timedRuns: 0 })).rejects.toThrow(/timedRuns/);
+      // A time floor adds samples beyond the count, up to 20x.
+      const longer = await measureLatency(session, input, { warmupRuns: 1, timedRuns: 5, minTimedMs: 1000 });
+      expect(longer.stats.runs).toBeGreaterThan(5);
+      expect(longer.stats.runs).toBeLessThanOrEqual(100);
+      expect(longer.context.timedRuns).toBe(longer.stats.runs);
     } finally {
       await session.dispose();
     }

@@ -10,8 +10,12 @@ import { type LatencyStats, summarize } from './stats';
 export interface TimingOptions {
   /** Untimed runs first: the first runs are many times slower (allocation, caches). @default 10 */
   readonly warmupRuns?: number;
+  /** Keep warming up until this long has passed too (tiny layers need more than a few runs). @default 0 */
+  readonly minWarmupMs?: number;
   /** @default 50 */
   readonly timedRuns?: number;
+  /** Keep timing until this long has passed too, up to 20x `timedRuns` samples. @default 0 */
+  readonly minTimedMs?: number;
 }
 
 /** The conditions of a measurement; stored beside every figure. */
@@ -46,9 +50,16 @@ export async function measureLatency(
     throw new InvalidArgumentError('warmupRuns', `must be >= 0, got ${warmupRuns}`);
   if (!Number.isInteger(timedRuns) || timedRuns < 1)
     throw new InvalidArgumentError('timedRuns', `must be >= 1, got ${timedRuns}`);
-  for (let i = 0; i < warmupRuns; i++) await session.run(inputs);
+  const warmupStart = performance.now();
+  for (let i = 0; i < warmupRuns || performance.now() - warmupStart < (options.minWarmupMs ?? 0); i++) {
+    await session.run(inputs);
+  }
   const samples: number[] = [];
-  for (let i = 0; i < timedRuns; i++) {
+  const timedStart = performance.now();
+  const enough = () =>
+    samples.length >= timedRuns &&
+    (performance.now() - timedStart >= (options.minTimedMs ?? 0) || samples.length >= 20 * timedRuns);
+  while (!enough()) {
     const start = process.hrtime.bigint();
     await session.run(inputs);
     samples.push(Number(process.hrtime.bigint() - start) / 1e6);
@@ -63,7 +74,7 @@ export async function measureLatency(
       interOpThreads: session.options.interOpThreads,
       graphOptimizationLevel: session.options.graphOptimizationLevel,
       warmupRuns,
-      timedRuns,
+      timedRuns: samples.length,
       batchSize: first?.dims[0] ?? 1,
     },
   };
