@@ -229,36 +229,36 @@ export function optionCost(layer: LayerInfo, option: LayerOption, keptFraction =
   const [m, ...rest] = layer.weightShape;
   const n = rest.reduce((a, b) => a * b, 1);
   const outputs = layer.outputShape.reduce((a, b) => a * b, 1);
-  const positions = outputs / layer.outputShape[1]; // output positions per output channel
-  const biasBytes = layer.biasName ? 4 * layer.outputShape[1] : 0;
+  // Output channels: axis 1 of a conv's [N, C, ...], the last axis of a Gemm/MatMul output.
+  const axis = layer.opType === 'Conv' ? 1 : layer.outputShape.length - 1;
+  const channels = layer.outputShape[axis];
+  const positions = outputs / channels; // output positions per output channel
+  const biasBytes = layer.biasName ? 4 * channels : 0;
   const base = { layer: layer.name, option: formatOption(option), outputShape: layer.outputShape };
   switch (option.kind) {
     case 'exact':
       return { ...base, weightBytes: layer.weightBytes, flops: layer.flops };
     case 'lowrank':
     case 'lowrank-data': {
-      const r = option.rank;
       // Conv: k x k conv with r filters + 1 x 1 conv; Gemm/MatMul: n -> r -> m (or m -> r -> n).
-      const params = r * (m + n);
-      const flops =
-        layer.opType === 'Conv'
-          ? 2 * positions * params
-          : 2 * (outputs / layer.outputShape[layer.outputShape.length - 1]) * params;
-      return { ...base, weightBytes: 4 * params + biasBytes, flops };
+      const params = option.rank * (m + n);
+      // The data-aware fit always ends with a bias (it absorbs the response means).
+      const bias = option.kind === 'lowrank-data' ? 4 * channels : biasBytes;
+      return { ...base, weightBytes: 4 * params + bias, flops: 2 * positions * params };
     }
     case 'prune': {
-      const channels = layer.outputShape[1];
       const kept = Math.max(1, Math.round(keptFraction * channels));
+      const outputShape = [...layer.outputShape];
+      outputShape[axis] = kept;
       return {
         ...base,
         weightBytes:
           Math.round((layer.weightBytes - biasBytes) * (kept / channels)) + (layer.biasName ? 4 * kept : 0),
         flops: Math.round(layer.flops * (kept / channels)),
-        outputShape: [layer.outputShape[0], kept, ...layer.outputShape.slice(2)],
+        outputShape,
       };
     }
     case 'int8': {
-      const channels = layer.outputShape[1];
       // int8 weight + float32 scale per channel + zero point (int8 per channel, or one uint8 for ConvInteger).
       const zeroPoints = option.form === 'storage' ? channels : layer.opType === 'Conv' ? 1 : 0;
       return { ...base, weightBytes: m * n + 4 * channels + zeroPoints + biasBytes, flops: layer.flops };
