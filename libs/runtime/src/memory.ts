@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InferenceError } from './errors';
-import { type SessionOptions, withSessionDefaults } from './session';
+import { type SessionOptions, toOrtSessionOptions, withSessionDefaults } from './session';
 
 export interface MemoryMeasurement {
   /** Resident bytes the model adds to a process: RSS after session creation and a first run, minus before. */
@@ -30,15 +30,7 @@ export function measureModelMemory(
   timeoutMs = 120_000,
 ): Promise<MemoryMeasurement> {
   const resolved = withSessionDefaults(options);
-  const sessionOptions = {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: resolved.graphOptimizationLevel,
-    intraOpNumThreads: resolved.intraOpThreads,
-    interOpNumThreads: resolved.interOpThreads,
-    enableCpuMemArena: resolved.enableCpuMemArena,
-    enableMemPattern: resolved.enableMemPattern,
-    logSeverityLevel: 3,
-  };
+  const sessionOptions = toOrtSessionOptions(resolved);
   return new Promise((resolve, reject) => {
     const child = fork(join(__dirname, 'memory-probe-child.cjs'), [], {
       execArgv: ['--expose-gc'],

@@ -36,6 +36,19 @@ export function withSessionDefaults(options: SessionOptions = {}): SessionOption
   return resolved;
 }
 
+/** The onnxruntime-node options for BlinkNet's session options (CPU execution provider). */
+export function toOrtSessionOptions(resolved: SessionOptionsWithDefaults): InferenceSession.SessionOptions {
+  return {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: resolved.graphOptimizationLevel,
+    intraOpNumThreads: resolved.intraOpThreads,
+    interOpNumThreads: resolved.interOpThreads,
+    enableCpuMemArena: resolved.enableCpuMemArena,
+    enableMemPattern: resolved.enableMemPattern,
+    logSeverityLevel: 3,
+  };
+}
+
 /** Float32 input or output: data plus dims. */
 export interface FloatTensor {
   readonly data: Float32Array;
@@ -68,15 +81,7 @@ export class ModelSession {
   ): Promise<ModelSession> {
     const resolved = withSessionDefaults(options);
     const label = source ?? (typeof model === 'string' ? model : 'model bytes');
-    const ortOptions: InferenceSession.SessionOptions = {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: resolved.graphOptimizationLevel,
-      intraOpNumThreads: resolved.intraOpThreads,
-      interOpNumThreads: resolved.interOpThreads,
-      enableCpuMemArena: resolved.enableCpuMemArena,
-      enableMemPattern: resolved.enableMemPattern,
-      logSeverityLevel: 3,
-    };
+    const ortOptions = toOrtSessionOptions(resolved);
     try {
       const session =
         typeof model === 'string'
