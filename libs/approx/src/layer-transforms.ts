@@ -182,6 +182,16 @@ export function outputChannelAxis(layer: LayerInfo, node: NodeProto): number {
   return rowsAreOutputs(layer, node) ? 0 : 1;
 }
 
+/** The layer's weight quantised per output channel, and the name prefix of the nodes replacing it. */
+function quantizedWeight(layer: LayerInfo, node: NodeProto, weight: Float32Array) {
+  const axis = outputChannelAxis(layer, node);
+  return {
+    axis,
+    ...quantizePerChannel(weight, layer.weightShape, axis),
+    base: `${node.name || layer.name}/int8`,
+  };
+}
+
 /**
  * int8 storage form: an int8 initializer with per-channel scales, dequantised by DequantizeLinear in
  * front of the unchanged float op. Shrinks the artifact about 4x; onnxruntime usually folds the
@@ -193,9 +203,7 @@ export function applyInt8Storage(
   node: NodeProto,
   weight: Float32Array,
 ): void {
-  const axis = outputChannelAxis(layer, node);
-  const { values, scales } = quantizePerChannel(weight, layer.weightShape, axis);
-  const base = `${node.name || layer.name}/int8`;
+  const { axis, values, scales, base } = quantizedWeight(layer, node, weight);
   const q = editor.constant(`${base}.w_q`, layer.weightShape, values, DataType.INT8);
   const scale = editor.constant(`${base}.w_scale`, [scales.length], scales);
   const zeroPoint = editor.constant(
@@ -227,9 +235,7 @@ export function applyInt8Compute(
   node: NodeProto,
   weight: Float32Array,
 ): void {
-  const axis = outputChannelAxis(layer, node);
-  const { values, scales } = quantizePerChannel(weight, layer.weightShape, axis);
-  const base = `${node.name || layer.name}/int8`;
+  const { axis, values, scales, base } = quantizedWeight(layer, node, weight);
   const [x, , bias] = node.input;
   const dql = editor.makeNode('DynamicQuantizeLinear', `${base}_quantize_x`, [x], [], 3);
   const [xq, xScale, xZero] = dql.output;
