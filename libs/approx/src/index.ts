@@ -10,6 +10,7 @@ export {
   transpose,
   type TruncatedSvd,
 } from './linalg';
-export { maxUsefulRank, quantizePerChannel, type TransformContext } from './layer-transforms';
+export { calibrateActivation, quantizePerChannel } from './int8';
+export { maxUsefulRank, type TransformContext } from './layer-transforms';
 export { applyPlan, type OptionCost, optionCost, optionLadder, type Plan, validateModel } from './plan';
 export { type ActivationSource } from './data-aware';

@@ -1,21 +1,19 @@
 import { matrix, type Matrix, type MatrixEngine } from '@blinknet/core';
 import {
   attribute,
-  DataType,
   floatAttribute,
   intAttribute,
   type LayerInfo,
   type NodeProto,
 } from '@blinknet/onnx';
 import { type ActivationSource } from './data-aware';
-import { OptionNotOfferedError } from './errors';
 import { type GraphEditor } from './graph-editor';
 import { randomizedSvd, type RandomizedSvdOptions, transpose } from './linalg';
 
 export interface TransformContext {
   /** Runs the large matrix products of the SVD. */
   readonly engine: MatrixEngine;
-  /** Calibration activations, needed by `lowrank-data` only. */
+  /** Calibration activations, needed by `lowrank-data` and `int8:compute`. */
   readonly calibration?: ActivationSource;
   readonly svd?: RandomizedSvdOptions;
   /**
@@ -155,141 +153,7 @@ export function replaceWithFactors(
   editor.replace(node, [first, { ...second, output: node.output }]);
 }
 
-/** Per-output-channel symmetric int8 quantisation: s_c = max|W_c| / 127, zero point 0. */
-export function quantizePerChannel(
-  weight: Float32Array,
-  dims: readonly number[],
-  axis: number,
-): { values: Int8Array; scales: Float32Array } {
-  const channels = dims[axis];
-  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const scales = new Float32Array(channels);
-  for (let i = 0; i < weight.length; i++) {
-    const c = Math.floor(i / inner) % channels;
-    scales[c] = Math.max(scales[c], Math.abs(weight[i]));
-  }
-  for (let c = 0; c < channels; c++) scales[c] = scales[c] > 0 ? scales[c] / 127 : 1;
-  const values = new Int8Array(weight.length);
-  for (let i = 0; i < weight.length; i++) {
-    const c = Math.floor(i / inner) % channels;
-    values[i] = Math.max(-127, Math.min(127, Math.round(weight[i] / scales[c])));
-  }
-  return { values, scales };
-}
-
 /** The axis of the stored weight that indexes output channels. */
 export function outputChannelAxis(layer: LayerInfo, node: NodeProto): number {
   return rowsAreOutputs(layer, node) ? 0 : 1;
-}
-
-/** The layer's weight quantised per output channel, and the name prefix of the nodes replacing it. */
-function quantizedWeight(layer: LayerInfo, node: NodeProto, weight: Float32Array) {
-  const axis = outputChannelAxis(layer, node);
-  return {
-    axis,
-    ...quantizePerChannel(weight, layer.weightShape, axis),
-    base: `${node.name || layer.name}/int8`,
-  };
-}
-
-/**
- * int8 storage form: an int8 initializer with per-channel scales, dequantised by DequantizeLinear in
- * front of the unchanged float op. Shrinks the artifact about 4x; onnxruntime usually folds the
- * DequantizeLinear into a float constant at load, so memory and latency stay those of `exact`.
- */
-export function applyInt8Storage(
-  editor: GraphEditor,
-  layer: LayerInfo,
-  node: NodeProto,
-  weight: Float32Array,
-): void {
-  const { axis, values, scales, base } = quantizedWeight(layer, node, weight);
-  const q = editor.constant(`${base}.w_q`, layer.weightShape, values, DataType.INT8);
-  const scale = editor.constant(`${base}.w_scale`, [scales.length], scales);
-  const zeroPoint = editor.constant(
-    `${base}.w_zp`,
-    [scales.length],
-    new Int8Array(scales.length),
-    DataType.INT8,
-  );
-  const dequantize = editor.makeNode(
-    'DequantizeLinear',
-    `${base}_dequantize`,
-    [q, scale, zeroPoint],
-    [attribute.int('axis', axis)],
-  );
-  const inputs = [...node.input];
-  inputs[1] = dequantize.output[0];
-  editor.replace(node, [dequantize, { ...node, input: inputs }]);
-}
-
-/**
- * int8 compute form: the activation is quantised at run time (DynamicQuantizeLinear, uint8), the
- * product runs on integer kernels (MatMulInteger / ConvInteger) with the int8 weight kept int8 in
- * memory, and the int32 result is rescaled by x_scale * w_scale[c] before the bias is added.
- * ConvInteger takes uint8 weights, so conv weights are stored offset by 128 (zero point 128).
- */
-export function applyInt8Compute(
-  editor: GraphEditor,
-  layer: LayerInfo,
-  node: NodeProto,
-  weight: Float32Array,
-): void {
-  const { axis, values, scales, base } = quantizedWeight(layer, node, weight);
-  const [x, , bias] = node.input;
-  const dql = editor.makeNode('DynamicQuantizeLinear', `${base}_quantize_x`, [x], [], 3);
-  const [xq, xScale, xZero] = dql.output;
-  const nodes: NodeProto[] = [dql];
-  let product: NodeProto;
-  let scaleDims: number[];
-  if (layer.opType === 'Conv') {
-    const shifted = Uint8Array.from(values, (v) => v + 128);
-    const wq = editor.constant(`${base}.w_q`, layer.weightShape, shifted, DataType.UINT8);
-    const wZero = editor.constant(`${base}.w_zp`, [], new Uint8Array([128]), DataType.UINT8);
-    const attrs = node.attribute.filter((a) =>
-      ['kernel_shape', 'strides', 'pads', 'dilations', 'group', 'auto_pad'].includes(a.name),
-    );
-    product = editor.makeNode('ConvInteger', `${base}_conv`, [xq, wq, xZero, wZero], attrs);
-    scaleDims = [1, scales.length, ...layer.outputShape.slice(2).map(() => 1)];
-  } else {
-    // MatMulInteger wants B as [K, N]: Gemm with transB = 1 stores [N, K].
-    const [rows, cols] = layer.weightShape;
-    const kn = axis === 0 ? transposeInt8(values, rows, cols) : values;
-    const wq = editor.constant(`${base}.w_q`, axis === 0 ? [cols, rows] : [rows, cols], kn, DataType.INT8);
-    product = editor.makeNode('MatMulInteger', `${base}_matmul`, [xq, wq, xZero]);
-    scaleDims = [scales.length];
-  }
-  const cast = editor.makeNode(
-    'Cast',
-    `${base}_cast`,
-    [product.output[0]],
-    [attribute.int('to', DataType.FLOAT)],
-  );
-  const wScale = editor.constant(`${base}.w_scale`, scaleDims, scales);
-  const scaleW = editor.makeNode('Mul', `${base}_scale_w`, [cast.output[0], wScale]);
-  const scaleX = editor.makeNode('Mul', `${base}_scale_x`, [scaleW.output[0], xScale]);
-  nodes.push(product, cast, scaleW, scaleX);
-  if (bias) {
-    const biasTensor = editor.tensor(bias);
-    if (layer.opType === 'Conv' && !biasTensor) {
-      throw new OptionNotOfferedError(layer.name, 'int8:compute', 'the conv bias is not constant');
-    }
-    const biasInput =
-      layer.opType === 'Conv' && biasTensor
-        ? editor.constant(`${base}.bias`, scaleDims, biasTensor.data as Float32Array)
-        : bias;
-    nodes.push({
-      ...editor.makeNode('Add', `${base}_bias`, [scaleX.output[0], biasInput]),
-      output: node.output,
-    });
-  } else {
-    nodes[nodes.length - 1] = { ...scaleX, output: node.output };
-  }
-  editor.replace(node, nodes);
-}
-
-function transposeInt8(values: Int8Array, rows: number, cols: number): Int8Array {
-  const out = new Int8Array(values.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = values[i * cols + j];
-  return out;
 }

@@ -105,7 +105,7 @@ describe('applyPlan on the trained LeNet-5', () => {
     '%s: int8 in both forms stays within 1% of the output',
     async (name) => {
       expect(await layerError(name, 'int8:storage')).toBeLessThan(0.01);
-      expect(await layerError(name, 'int8:compute')).toBeLessThan(0.01);
+      expect(await layerError(name, 'int8:compute', { calibration })).toBeLessThan(0.01);
     },
   );
 
@@ -120,8 +120,8 @@ describe('applyPlan on the trained LeNet-5', () => {
     const [a, b, c] = layers.map((l) => l.name);
     const plan = { [a]: 'prune:keep=0.5', [b]: 'lowrank:r=8', [c]: 'int8:compute' };
     const reversed = Object.fromEntries(Object.entries(plan).reverse());
-    const one = encodeModel(await applyPlan(lenet, plan, { engine }));
-    const two = encodeModel(await applyPlan(lenet, reversed, { engine }));
+    const one = encodeModel(await applyPlan(lenet, plan, { engine, calibration }));
+    const two = encodeModel(await applyPlan(lenet, reversed, { engine, calibration }));
     expect(Buffer.from(one).equals(Buffer.from(two))).toBe(true);
     // ... and the result is a valid model with fresh unique names and the same inputs/outputs.
     const model = decodeModel(one);
@@ -145,7 +145,7 @@ describe('applyPlan on the trained LeNet-5', () => {
       for (const cost of costs.filter(
         (c) => /^(lowrank|int8)/.test(c.option) && !c.option.startsWith('lowrank-data'),
       )) {
-        const applied = await applyPlan(lenet, { [name]: cost.option }, { engine });
+        const applied = await applyPlan(lenet, { [name]: cost.option }, { engine, calibration });
         expect(weightBytes(applied) - weightBytes(lenet)).toBe(cost.weightBytes - exact.weightBytes);
         if (cost.option.startsWith('lowrank')) expect(cost.flops).toBeLessThan(exact.flops);
       }

@@ -11,9 +11,8 @@ import {
 import { applyLowRankData } from './data-aware';
 import { OptionNotOfferedError, UnknownLayerError } from './errors';
 import { GraphEditor } from './graph-editor';
+import { type ActivationQuantization, applyInt8Compute, applyInt8Storage, calibrateActivation } from './int8';
 import {
-  applyInt8Compute,
-  applyInt8Storage,
   applyLowRank,
   maxUsefulRank,
   outputChannelAxis,
@@ -125,10 +124,27 @@ export async function applyPlan(
         await applyLowRankData(editor, layer, node, data, option.rank, inputs, context);
         break;
       }
-      case 'int8':
-        if (option.form === 'storage') applyInt8Storage(editor, layer, node, data);
-        else applyInt8Compute(editor, layer, node, data);
+      case 'int8': {
+        if (option.form === 'storage') {
+          applyInt8Storage(editor, layer, node, data);
+          break;
+        }
+        // Placeholder weights are timed only: any scale gives the same kernels.
+        let input: ActivationQuantization = { scale: 1, zeroPoint: 0 };
+        if (!context.placeholderFactors) {
+          if (!context.calibration) {
+            throw new OptionNotOfferedError(
+              name,
+              label,
+              'the activation scale needs calibration activations',
+            );
+          }
+          const [values] = (await context.calibration.activations(editor.build(), [node.input[0]])).values();
+          input = calibrateActivation(values.data);
+        }
+        applyInt8Compute(editor, layer, node, data, input);
         break;
+      }
     }
   }
   const result = editor.build();
@@ -259,9 +275,10 @@ export function optionCost(layer: LayerInfo, option: LayerOption, keptFraction =
       };
     }
     case 'int8': {
-      // int8 weight + float32 scale per channel + zero point (int8 per channel, or one uint8 for ConvInteger).
-      const zeroPoints = option.form === 'storage' ? channels : layer.opType === 'Conv' ? 1 : 0;
-      return { ...base, weightBytes: m * n + 4 * channels + zeroPoints + biasBytes, flops: layer.flops };
+      // int8 weight + float32 scale per channel + zero points: storage, int8 per channel; compute, one
+      // uint8 for ConvInteger's weight, and the activation's float32 scale and uint8 zero point.
+      const extra = option.form === 'storage' ? channels : (layer.opType === 'Conv' ? 1 : 0) + 5;
+      return { ...base, weightBytes: m * n + 4 * channels + extra + biasBytes, flops: layer.flops };
     }
   }
 }
