@@ -28,6 +28,7 @@ export {
   encodeModel,
   encodeModelChunks,
   readModel,
+  syncDirectory,
   writeFileAtomic,
   writeModel,
 } from './model-io';

@@ -98,13 +98,20 @@ export function writeModel(path: string, model: ModelProto): number {
   return writeFileAtomic(path, encodeModelChunks(model));
 }
 
-/** Writes bytes (one buffer or chunks) atomically: temp file, fsync, rename. Returns the bytes written. */
-export function writeFileAtomic(path: string, bytes: Uint8Array | readonly Uint8Array[]): number {
+/**
+ * Writes bytes (one buffer or chunks) atomically: temp file (created with `mode`), fsync, rename,
+ * fsync of the directory so that the rename itself survives a crash. Returns the bytes written.
+ */
+export function writeFileAtomic(
+  path: string,
+  bytes: Uint8Array | readonly Uint8Array[],
+  mode = 0o644,
+): number {
   const chunks = bytes instanceof Uint8Array ? [bytes] : bytes;
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   let total = 0;
   try {
-    const fd = openSync(temp, 'w', 0o644);
+    const fd = openSync(temp, 'w', mode);
     try {
       for (const chunk of chunks) {
         let offset = 0;
@@ -116,9 +123,20 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | readonly Uint8
       closeSync(fd);
     }
     renameSync(temp, path);
+    syncDirectory(dirname(path));
   } catch (error) {
     rmSync(temp, { force: true });
     throw error;
   }
   return total;
+}
+
+/** fsync of a directory, which makes a rename or new entry in it durable. */
+export function syncDirectory(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
