@@ -18,3 +18,4 @@ export {
 } from './latency';
 export { type LatencyStats, quantile, summarize } from './stats';
 export { type MemoryMeasurement, measureModelMemory } from './memory';
+export { type DeviceFacts, deviceFacts } from './device';

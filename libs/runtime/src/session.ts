@@ -101,6 +101,13 @@ export class ModelSession {
     return this.#session.outputNames;
   }
 
+  /** Declared shape of each input, in `inputNames` order; a symbolic dimension (a batch size) is -1. */
+  get inputDims(): readonly (readonly number[])[] {
+    return this.#session.inputMetadata.map((m) =>
+      m.isTensor ? m.shape.map((d) => (typeof d === 'number' ? d : -1)) : [],
+    );
+  }
+
   /** Runs the model on float32 inputs (by input name) and returns every float32 output by name. */
   async run(inputs: Readonly<Record<string, FloatTensor>>): Promise<Record<string, FloatTensor>> {
     const feeds: Record<string, OrtTensor> = {};

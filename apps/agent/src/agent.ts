@@ -1,0 +1,306 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Server, ServerCredentials, Server as GrpcServer } from '@grpc/grpc-js';
+import { type Logger } from 'pino';
+import { toError } from '@blinknet/core';
+import { decodeModel, describeLayers } from '@blinknet/onnx';
+import {
+  type DeployJob,
+  type DeviceEvent,
+  EventKind,
+  type Measurement,
+  type ProfileJob,
+  type WatchJobsResponse,
+} from '@blinknet/proto/v1/agent';
+import {
+  deviceFacts,
+  measureLatency,
+  measureModelMemory,
+  ModelSession,
+  type SessionOptions,
+} from '@blinknet/runtime';
+import { type AgentConfig } from './config';
+import { type DeviceIdentity, loadOrRegister } from './identity';
+import { LocalRuntime } from './local-runtime';
+import { layerLatency, modelLatency, modelMemory, type Subject } from './measurements';
+import { type ArtifactSource, ModelStore } from './model-store';
+import { PlannerClient } from './planner-client';
+import { profileModel } from './profiler';
+import { Reporter } from './reporter';
+import { addLocalRuntimeService } from './runtime-server';
+import { Spool } from './spool';
+
+/** Runs on which a deployment's latency bound is verified on the device. */
+export const VERIFY_RUNS = 200;
+
+/** The running daemon: registration, reporting, jobs, model store and local inference. */
+export class Agent {
+  private readonly abort = new AbortController();
+  private jobsLoop: Promise<void> | undefined;
+
+  private constructor(
+    readonly config: AgentConfig,
+    readonly identity: DeviceIdentity,
+    readonly log: Logger,
+    private readonly planner: PlannerClient,
+    readonly spool: Spool,
+    readonly reporter: Reporter,
+    readonly store: ModelStore,
+    readonly runtime: LocalRuntime,
+    private readonly server: Server,
+    /** The local inference API's bound address (the port resolved when `listen` asked for 0). */
+    readonly localAddress: string,
+  ) {}
+
+  /**
+   * Starts the agent: registers (or reuses the saved identity), starts draining the spool, opens the
+   * local inference API and follows the planner's jobs. Registration is retried with backoff while
+   * the planner is unreachable; a wrong enrollment secret fails at once.
+   */
+  static async start(config: AgentConfig, log: Logger): Promise<Agent> {
+    const planner = new PlannerClient(config.planner);
+    const { identity, registered } = await loadOrRegister(config.dataDir, config, (secret) =>
+      planner.register({
+        enrollmentSecret: secret,
+        deviceClass: config.deviceClass,
+        name: config.name,
+        facts: { ...deviceFacts(), executionProviders: [...deviceFacts().executionProviders] },
+      }),
+    );
+    planner.authenticate(identity.token);
+    log.info({ deviceId: identity.deviceId, registered }, registered ? 'registered' : 'identity loaded');
+
+    const spool = new Spool(join(config.dataDir, 'spool'), (path, error) =>
+      log.error({ path, err: error }, 'corrupt spooled batch moved aside'),
+    );
+    const reporter = new Reporter(spool, {
+      send: (batches) => planner.report(batches),
+      onError: (error, retryInMs) => log.warn({ err: error.message, retryInMs }, 'report failed; will retry'),
+      onDelivered: (count) => count > 0 && log.debug({ count }, 'reports delivered'),
+    });
+    const session: SessionOptions = { intraOpThreads: config.threads };
+    const store = await ModelStore.open(join(config.dataDir, 'models'), {
+      maxBytes: config.storageBytes,
+      validate: async (path) => (await ModelSession.create(path, session)).dispose(),
+    });
+    const runtime = new LocalRuntime(session);
+    const server = new GrpcServer();
+    addLocalRuntimeService(server, runtime);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(config.listen, ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
+    );
+    const localAddress = config.listen.startsWith('unix:')
+      ? config.listen
+      : config.listen.replace(/:\d+$/, `:${port}`);
+    log.info({ listen: localAddress }, 'local inference API listening');
+    const agent = new Agent(
+      config,
+      identity,
+      log,
+      planner,
+      spool,
+      reporter,
+      store,
+      runtime,
+      server,
+      localAddress,
+    );
+    reporter.start();
+    agent.jobsLoop = agent.followJobs();
+    return agent;
+  }
+
+  /** Spools figures and events for the planner and wakes the reporter. */
+  report(measurements: readonly Measurement[], events: readonly DeviceEvent[] = []): void {
+    this.spool.append(measurements, events);
+    this.reporter.notify();
+  }
+
+  /** Stops following jobs, closes the local API after in-flight calls, stops the reporter. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.jobsLoop;
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    await this.reporter.stop();
+    await this.runtime.close();
+    this.planner.close();
+  }
+
+  private artifacts(): ArtifactSource {
+    return {
+      fetch: (sha256, offset, signal) => this.planner.fetchArtifact(sha256, offset, signal),
+    };
+  }
+
+  /** Keeps one WatchJobs stream open, reconnecting with backoff; runs jobs one at a time. */
+  private async followJobs(): Promise<void> {
+    let delay = 500;
+    while (!this.abort.signal.aborted) {
+      try {
+        for await (const job of this.planner.watchJobs(this.abort.signal)) {
+          delay = 500;
+          await this.runJob(job);
+        }
+      } catch (error) {
+        if (this.abort.signal.aborted) break;
+        this.log.warn({ err: toError(error).message, retryInMs: delay }, 'job stream dropped; reconnecting');
+      }
+      if (this.abort.signal.aborted) break;
+      await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random() / 2)));
+      delay = Math.min(30_000, delay * 2);
+    }
+  }
+
+  private async runJob(job: WatchJobsResponse): Promise<void> {
+    const log = this.log.child({ jobId: job.jobId });
+    try {
+      if (job.profile) await this.profile(job.jobId, job.profile, log);
+      else if (job.deploy) await this.deploy(job.jobId, job.deploy, log);
+      else log.warn('job with no work: ignored (planner newer than this agent?)');
+    } catch (error) {
+      log.error({ err: toError(error).message }, 'job failed');
+    }
+  }
+
+  /** Times every listed (layer, option), the whole model, and its memory; spools the figures. */
+  async profile(jobId: string, job: ProfileJob, log: Logger = this.log): Promise<Measurement[]> {
+    const ref = job.model!;
+    const path = await this.store.install(ref, this.artifacts(), this.abort.signal);
+    const model = decodeModel(readFileSync(path), path);
+    const subject: Subject = { jobId, modelSha256: ref.sha256 };
+    const session: SessionOptions = { intraOpThreads: this.config.threads };
+    let lastLog = 0;
+    const profile = await profileModel(
+      {
+        model,
+        options: Object.fromEntries(job.layers.map((l) => [l.layer, l.options])),
+        batchSize: job.batchSize || 1,
+      },
+      {
+        session,
+        signal: this.abort.signal,
+        onProgress: (done, total, label) => {
+          if (Date.now() - lastLog < 2000 && done < total) return;
+          lastLog = Date.now();
+          log.info({ done, total, label }, 'profiling');
+        },
+      },
+    );
+    const input = model.graph!.input.find((i) => !model.graph!.initializer.some((t) => t.name === i.name))!;
+    const dims = input.type!.tensorType!.shape!.dim.map((d, i) =>
+      d.dimValue !== undefined && d.dimValue > 0n ? Number(d.dimValue) : i === 0 ? job.batchSize || 1 : 1,
+    );
+    const memory = await measureModelMemory(path, { [input.name]: dims }, session);
+    const weightBytes = describeLayers(model).reduce((n, l) => n + l.weightBytes, 0);
+    const measurements = [
+      ...profile.layers.map((m) => layerLatency(subject, m.layer, m.option, m)),
+      modelLatency(subject, profile.endToEnd),
+      modelMemory(subject, memory, weightBytes, profile.endToEnd.context),
+    ];
+    this.report(measurements);
+    log.info({ measurements: measurements.length }, 'profile spooled');
+    return measurements;
+  }
+
+  /**
+   * Installs a ladder (verified, atomic), serves its first variant, verifies the bounds on this
+   * device and reports the measured figures; on a violation the previous release keeps serving.
+   */
+  async deploy(jobId: string, job: DeployJob, log: Logger = this.log): Promise<Measurement[]> {
+    const event = (detail: string, extra: Partial<DeviceEvent> = {}): DeviceEvent => ({
+      eventId: `${job.deploymentId}:${detail}`,
+      kind: EventKind.EVENT_KIND_DEPLOYMENT_STATE,
+      model: job.model,
+      deploymentId: job.deploymentId,
+      detail,
+      observed: 0,
+      bound: 0,
+      atUnixMs: Date.now(),
+      artifactSha256: job.ladder[0]?.sha256 ?? '',
+      ...extra,
+    });
+    this.report([], [event('downloading')]);
+    try {
+      for (const ref of job.ladder) await this.store.install(ref, this.artifacts(), this.abort.signal);
+    } catch (error) {
+      this.report([], [event('failed', { detail: `failed: ${toError(error).message}` })]);
+      throw error;
+    }
+    this.report([], [event('verifying')]);
+    const shas = job.ladder.map((r) => r.sha256);
+    this.store.activate(job.model, shas);
+    const release = this.store.release(job.model)!;
+    await this.runtime.deploy(job.model, release.current);
+    const { measurements, violations } = await this.verify(jobId, job, release.current[0].path);
+    if (violations.length > 0) {
+      const previous = release.previous;
+      if (previous) {
+        this.store.rollback(job.model);
+        await this.runtime.deploy(job.model, previous);
+      }
+      this.report(measurements, [
+        ...violations,
+        event(previous ? 'rolled-back' : 'failed', { detail: previous ? 'rolled-back' : 'failed' }),
+      ]);
+      log.warn({ violations: violations.map((v) => v.detail) }, 'deployment violates its bounds');
+    } else {
+      this.report(measurements, [event('active')]);
+      log.info({ model: job.model }, 'deployment active, bounds met on this device');
+    }
+    return measurements;
+  }
+
+  /** Measures the served variant: p95 over VERIFY_RUNS runs, resident memory, artifact bytes. */
+  private async verify(jobId: string, job: DeployJob, path: string) {
+    const subject: Subject = { jobId, modelSha256: job.ladder[0].sha256 };
+    const session = await ModelSession.create(path, { intraOpThreads: this.config.threads });
+    const dims = session.inputDims[0].map((d) => (d > 0 ? d : 1));
+    let latency;
+    try {
+      const count = dims.reduce((a, b) => a * b, 1);
+      const input = { data: Float32Array.from({ length: count }, (_, i) => Math.sin(i)), dims };
+      latency = await measureLatency(session, { [session.inputNames[0]]: input }, { timedRuns: VERIFY_RUNS });
+    } finally {
+      await session.dispose();
+    }
+    const memory = await measureModelMemory(
+      path,
+      { [session.inputNames[0]]: dims },
+      {
+        intraOpThreads: this.config.threads,
+      },
+    );
+    const model = decodeModel(readFileSync(path), path);
+    const weightBytes = describeLayers(model).reduce((n, l) => n + l.weightBytes, 0);
+    const storageBytes = job.ladder.reduce((n, r) => n + r.bytes, 0);
+    const bounds = job.bounds;
+    const violations: DeviceEvent[] = [];
+    const check = (observed: number, bound: number | undefined, what: string) => {
+      if (bound && observed > bound) {
+        violations.push({
+          eventId: `${job.deploymentId}:${what}`,
+          kind: EventKind.EVENT_KIND_BOUND_VIOLATED,
+          model: job.model,
+          deploymentId: job.deploymentId,
+          detail: `${what} ${observed.toFixed(what === 'latency' ? 3 : 0)} > bound ${bound}`,
+          observed,
+          bound,
+          atUnixMs: Date.now(),
+          artifactSha256: job.ladder[0].sha256,
+        });
+      }
+    };
+    check(latency.stats.p95Ms, bounds?.latencyMs, 'latency');
+    check(memory.addedBytes, bounds?.memoryBytes, 'memory');
+    check(storageBytes, bounds?.storageBytes, 'storage');
+    return {
+      measurements: [
+        modelLatency(subject, latency),
+        modelMemory(subject, memory, weightBytes, latency.context),
+      ],
+      violations,
+    };
+  }
+}
