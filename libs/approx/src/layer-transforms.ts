@@ -1,11 +1,5 @@
 import { matrix, type Matrix, type MatrixEngine } from '@blinknet/core';
-import {
-  attribute,
-  floatAttribute,
-  intAttribute,
-  type LayerInfo,
-  type NodeProto,
-} from '@blinknet/onnx';
+import { attribute, floatAttribute, intAttribute, type LayerInfo, type NodeProto } from '@blinknet/onnx';
 import { type ActivationSource } from './data-aware';
 import { type GraphEditor } from './graph-editor';
 import { randomizedSvd, type RandomizedSvdOptions, transpose } from './linalg';
