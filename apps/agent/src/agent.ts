@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Server, ServerCredentials, Server as GrpcServer } from '@grpc/grpc-js';
 import { type Logger } from 'pino';
 import { toError } from '@blinknet/core';
@@ -148,7 +149,10 @@ export class Agent {
         this.log.warn({ err: toError(error).message, retryInMs: delay }, 'job stream dropped; reconnecting');
       }
       if (this.abort.signal.aborted) break;
-      await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random() / 2)));
+      // Jittered, and cut short by stop().
+      await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal: this.abort.signal }).catch(
+        () => {},
+      );
       delay = Math.min(30_000, delay * 2);
     }
   }
