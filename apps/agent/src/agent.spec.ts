@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { applyPlan } from '@blinknet/approx';
-import { decodeModel, encodeModel } from '@blinknet/onnx';
-import { MeasurementKind } from '@blinknet/proto/v1/agent';
+import { decodeModel, encodeModel, ModelBuilder } from '@blinknet/onnx';
+import { EventKind, MeasurementKind } from '@blinknet/proto/v1/agent';
 import { type InferResponse, LocalRuntimeServiceClient } from '@blinknet/proto/v1/runtime';
 import { OrtMatrixEngine } from '@blinknet/runtime';
 import { buildNetwork, readReferenceModel, referenceModel } from '@blinknet/zoo';
@@ -237,5 +237,41 @@ describe('local runtime', () => {
       ),
     );
     await expect(unknown).rejects.toThrow(/NOT_FOUND|not served/);
+  }, 120_000);
+
+  it('steps down its ladder when load pushes p95 past the bound, and reports it', async () => {
+    const p = await planner();
+    const a = await agent(config(p, dataDir()));
+    // Two variants of one net: the tighter one has 1/8 of the hidden channels.
+    const net = (hidden: number) => {
+      const b = new ModelBuilder({ name: `net-${hidden}` });
+      const x = b.input('x', [1, 16, 32, 32]);
+      const h = b.relu(b.conv(x, { name: 'c1', outChannels: hidden, kernel: 3, pad: 1 }), 'r1');
+      b.output(b.conv(h, { name: 'c2', outChannels: 16, kernel: 3, pad: 1 }));
+      return encodeModel(b.build());
+    };
+    const ladder = [p.addArtifact(net(64)), p.addArtifact(net(8))];
+    const one = { data: new Float32Array(16 * 32 * 32).fill(0.1), dims: [1, 16, 32, 32] };
+    // The bound: 3x the plan's batch-1 latency here, so that the deployment verifies...
+    await a.deploy('probe', { deploymentId: 'probe', model: 'net', ladder, bounds: undefined });
+    const samples: number[] = [];
+    for (let i = 0; i < 30; i++) samples.push((await a.runtime.infer('net', one)).latencyMs);
+    const bound = 3 * samples.sort((x, y) => x - y)[15];
+    await a.deploy('d1', {
+      deploymentId: 'd1',
+      model: 'net',
+      ladder,
+      bounds: { latencyMs: bound, latencyPercentile: 95, memoryBytes: 0, storageBytes: 0 },
+    });
+    expect(a.runtime.current('net').step).toBe(0);
+    // ...then load: batches of 16 take far longer than the bound on the plan.
+    const heavy = { data: new Float32Array(16 * one.data.length).fill(0.1), dims: [16, 16, 32, 32] };
+    for (let i = 0; i < 200 && a.runtime.current('net').step === 0; i++) await a.runtime.infer('net', heavy);
+    await waitFor(() => a.runtime.current('net').step === 1, 10_000);
+    await waitFor(() => p.events().some((e) => e.kind === EventKind.EVENT_KIND_LADDER_STEP_DOWN));
+    const violation = p.events().find((e) => e.kind === EventKind.EVENT_KIND_BOUND_VIOLATED)!;
+    expect(violation.model).toBe('net');
+    expect(violation.observed).toBeGreaterThan(bound);
+    expect(violation.artifactSha256).toBe(ladder[0].sha256);
   }, 120_000);
 });

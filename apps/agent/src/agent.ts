@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,6 +24,7 @@ import {
 import { type AgentConfig } from './config';
 import { type DeviceIdentity, loadOrRegister } from './identity';
 import { LocalRuntime } from './local-runtime';
+import { LadderMonitor, type MonitorDecision } from './monitor';
 import { layerLatency, modelLatency, modelMemory, type Subject } from './measurements';
 import { type ArtifactSource, ModelStore } from './model-store';
 import { PlannerClient } from './planner-client';
@@ -48,6 +50,7 @@ export class Agent {
     readonly reporter: Reporter,
     readonly store: ModelStore,
     readonly runtime: LocalRuntime,
+    private readonly monitor: LadderMonitor,
     private readonly server: Server,
     /** The local inference API's bound address (the port resolved when `listen` asked for 0). */
     readonly localAddress: string,
@@ -84,7 +87,9 @@ export class Agent {
       maxBytes: config.storageBytes,
       validate: async (path) => (await ModelSession.create(path, session)).dispose(),
     });
-    const runtime = new LocalRuntime(session);
+    const monitor = new LadderMonitor();
+    let onLatency = (_model: string, _ms: number) => {};
+    const runtime = new LocalRuntime(session, (model, ms) => onLatency(model, ms));
     const server = new GrpcServer();
     addLocalRuntimeService(server, runtime);
     const port = await new Promise<number>((resolve, reject) =>
@@ -105,9 +110,11 @@ export class Agent {
       reporter,
       store,
       runtime,
+      monitor,
       server,
       localAddress,
     );
+    onLatency = (model, ms) => agent.onLatency(model, ms);
     reporter.start();
     agent.jobsLoop = agent.followJobs();
     return agent;
@@ -166,6 +173,49 @@ export class Agent {
     } catch (error) {
       log.error({ err: toError(error).message }, 'job failed');
     }
+  }
+
+  /**
+   * Every served request's latency goes through the ladder monitor; a step is taken at once (hot
+   * swap, off the request's path) and reported with the figures that caused it.
+   */
+  onLatency(model: string, latencyMs: number): void {
+    const decision = this.monitor.record(model, latencyMs);
+    if (!decision) return;
+    const current = this.runtime.current(model);
+    const step = current.step + (decision.kind === 'step-down' ? 1 : decision.kind === 'step-up' ? -1 : 0);
+    const events = [this.ladderEvent(model, decision, current.sha256)];
+    if (decision.kind === 'step-down') {
+      events.unshift(this.ladderEvent(model, { ...decision, kind: 'violated' }, current.sha256));
+    }
+    this.log.warn({ model, ...decision, step }, 'ladder monitor');
+    if (step === current.step) {
+      this.report([], events);
+      return;
+    }
+    this.runtime.switchTo(model, step).then(
+      () => this.report([], events),
+      (error: unknown) => this.log.error({ model, err: toError(error).message }, 'ladder switch failed'),
+    );
+  }
+
+  private ladderEvent(model: string, decision: MonitorDecision, sha256: string): DeviceEvent {
+    const kind = {
+      'step-down': EventKind.EVENT_KIND_LADDER_STEP_DOWN,
+      'step-up': EventKind.EVENT_KIND_LADDER_STEP_UP,
+      violated: EventKind.EVENT_KIND_BOUND_VIOLATED,
+    }[decision.kind];
+    return {
+      eventId: randomUUID(),
+      kind,
+      model,
+      deploymentId: '',
+      detail: `${decision.kind}: latency ${decision.observedMs.toFixed(3)} ms vs bound ${decision.boundMs} ms`,
+      observed: decision.observedMs,
+      bound: decision.boundMs,
+      atUnixMs: Date.now(),
+      artifactSha256: sha256,
+    };
   }
 
   /** Times every listed (layer, option), the whole model, and its memory; spools the figures. */
@@ -250,6 +300,7 @@ export class Agent {
       ]);
       log.warn({ violations: violations.map((v) => v.detail) }, 'deployment violates its bounds');
     } else {
+      this.monitor.watch(job.model, job.bounds ?? {}, 0, shas.length);
       this.report(measurements, [event('active')]);
       log.info({ model: job.model }, 'deployment active, bounds met on this device');
     }

@@ -54,7 +54,11 @@ export class LocalRuntime {
   private readonly models = new Map<string, Served>();
   private readonly switching = new Map<string, Promise<void>>();
 
-  constructor(private readonly session: SessionOptions = {}) {}
+  constructor(
+    private readonly session: SessionOptions = {},
+    /** Called after every successful request with the time spent in onnxruntime. */
+    private readonly onInfer: (model: string, latencyMs: number) => void = () => {},
+  ) {}
 
   /** Serves `model` from a new ladder, starting at variant `step` (replacing what served before). */
   async deploy(model: string, ladder: readonly Variant[], step = 0): Promise<void> {
@@ -102,6 +106,7 @@ export class LocalRuntime {
       const started = performance.now();
       const outputs = await slot.session.run({ [slot.session.inputNames[0]]: input });
       const latencyMs = performance.now() - started;
+      this.onInfer(model, latencyMs);
       return { output: outputs[slot.session.outputNames[0]], sha256: slot.variant.sha256, latencyMs };
     } finally {
       slot.inflight--;
