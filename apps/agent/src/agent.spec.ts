@@ -116,6 +116,7 @@ describe('reporting', () => {
       memory: undefined,
       context: undefined,
       measuredAtUnixMs: i,
+      nodeTimings: [],
     });
     a.report([measurement(0)]);
     await waitFor(() => p.batches.size === 1);
@@ -167,6 +168,9 @@ describe('jobs', () => {
     const sum = layerFigures.filter((m) => m.option === 'exact').reduce((s, m) => s + m.latency!.medianMs, 0);
     expect(sum / e2e.latency!.medianMs).toBeGreaterThan(0.2);
     expect(sum / e2e.latency!.medianMs).toBeLessThan(10);
+    // The profiled run attributes time per node, for the report.
+    expect(e2e.nodeTimings.length).toBeGreaterThan(3);
+    expect(e2e.nodeTimings.reduce((t, n) => t + n.share, 0)).toBeCloseTo(1, 3);
     const memory = figures.find((m) => m.kind === MeasurementKind.MEASUREMENT_KIND_MODEL_MEMORY)!;
     expect(memory.memory!.artifactBytes).toBe(bytes.length);
     expect(memory.memory!.residentBytes).toBeGreaterThan(0);
@@ -252,11 +256,11 @@ describe('local runtime', () => {
     };
     const ladder = [p.addArtifact(net(64)), p.addArtifact(net(8))];
     const one = { data: new Float32Array(16 * 32 * 32).fill(0.1), dims: [1, 16, 32, 32] };
-    // The bound: 3x the plan's batch-1 latency here, so that the deployment verifies...
+    // The bound: 5x the plan's batch-1 latency here, so that the deployment verifies...
     await a.deploy('probe', { deploymentId: 'probe', model: 'net', ladder, bounds: undefined });
     const samples: number[] = [];
     for (let i = 0; i < 30; i++) samples.push((await a.runtime.infer('net', one)).latencyMs);
-    const bound = 3 * samples.sort((x, y) => x - y)[15];
+    const bound = 5 * samples.sort((x, y) => x - y)[15];
     await a.deploy('d1', {
       deploymentId: 'd1',
       model: 'net',
@@ -264,8 +268,12 @@ describe('local runtime', () => {
       bounds: { latencyMs: bound, latencyPercentile: 95, memoryBytes: 0, storageBytes: 0 },
     });
     expect(a.runtime.current('net').step).toBe(0);
-    // ...then load: batches of 16 take far longer than the bound on the plan.
-    const heavy = { data: new Float32Array(16 * one.data.length).fill(0.1), dims: [16, 16, 32, 32] };
+    const outcome = () =>
+      p.events().find((e) => e.deploymentId === 'd1' && ['active', 'rolled-back'].includes(e.detail));
+    await waitFor(() => outcome() !== undefined);
+    expect(outcome()!.detail).toBe('active');
+    // ...then load: batches of 32 take far longer than the bound on the plan.
+    const heavy = { data: new Float32Array(32 * one.data.length).fill(0.1), dims: [32, 16, 32, 32] };
     for (let i = 0; i < 200 && a.runtime.current('net').step === 0; i++) await a.runtime.infer('net', heavy);
     await waitFor(() => a.runtime.current('net').step === 1, 10_000);
     await waitFor(() => p.events().some((e) => e.kind === EventKind.EVENT_KIND_LADDER_STEP_DOWN));

@@ -250,7 +250,7 @@ export class Agent {
     const weightBytes = describeLayers(model).reduce((n, l) => n + l.weightBytes, 0);
     const measurements = [
       ...profile.layers.map((m) => layerLatency(subject, m.layer, m.option, m)),
-      modelLatency(subject, profile.endToEnd),
+      modelLatency(subject, profile.endToEnd, profile.nodes),
       modelMemory(subject, memory, weightBytes, profile.endToEnd.context),
     ];
     this.report(measurements);

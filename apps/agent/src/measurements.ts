@@ -1,6 +1,11 @@
 import { type LatencyFigures, type Measurement, MeasurementKind } from '@blinknet/proto/v1/agent';
 import { type MeasurementContext as ProtoContext } from '@blinknet/proto/v1/common';
-import { type LatencyMeasurement, type MeasurementContext, type MemoryMeasurement } from '@blinknet/runtime';
+import {
+  type LatencyMeasurement,
+  type MeasurementContext,
+  type MemoryMeasurement,
+  type NodeTiming,
+} from '@blinknet/runtime';
 
 /** Which model (and job) a figure is about. */
 export interface Subject {
@@ -42,11 +47,16 @@ export function layerLatency(
     memory: undefined,
     context: context(m.context),
     measuredAtUnixMs: Date.now(),
+    nodeTimings: [],
   };
 }
 
-/** A whole model, end to end. */
-export function modelLatency(subject: Subject, m: LatencyMeasurement): Measurement {
+/** A whole model, end to end (with the profiled run's time per node, when there was one). */
+export function modelLatency(
+  subject: Subject,
+  m: LatencyMeasurement,
+  nodes: readonly NodeTiming[] = [],
+): Measurement {
   return {
     ...subject,
     kind: MeasurementKind.MEASUREMENT_KIND_MODEL_LATENCY,
@@ -56,6 +66,7 @@ export function modelLatency(subject: Subject, m: LatencyMeasurement): Measureme
     memory: undefined,
     context: context(m.context),
     measuredAtUnixMs: Date.now(),
+    nodeTimings: nodes.map((n) => ({ ...n })),
   };
 }
 
@@ -80,5 +91,6 @@ export function modelMemory(
     },
     context: context(measurementContext),
     measuredAtUnixMs: Date.now(),
+    nodeTimings: [],
   };
 }

@@ -9,9 +9,11 @@ import {
   SeededRandom,
 } from '@blinknet/onnx';
 import {
+  type FloatTensor,
   type LatencyMeasurement,
   measureLatency,
   ModelSession,
+  type NodeTiming,
   OrtMatrixEngine,
   type SessionOptions,
   type TimingOptions,
@@ -50,6 +52,8 @@ export interface LayerOptionMeasurement extends LatencyMeasurement {
 export interface ModelProfile {
   readonly layers: readonly LayerOptionMeasurement[];
   readonly endToEnd: LatencyMeasurement;
+  /** Time per node from a separate run with onnxruntime's profiler on: for reports only. */
+  readonly nodes: readonly NodeTiming[];
 }
 
 /** Seeded values in [-1, 1): timing does not depend on them, but zeros could hit fast paths. */
@@ -58,18 +62,21 @@ function randomInput(dims: readonly number[], seed: number): Float32Array {
   return Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => random.next() * 2 - 1);
 }
 
-async function time(model: ModelProto, batchSize: number, settings: ProfileSettings, timing: TimingOptions) {
-  const view = new GraphView(model);
+/** Seeded inputs of the model's graph inputs' shapes at `batchSize`. */
+function modelInputs(model: ModelProto, batchSize: number): Record<string, FloatTensor> {
   const shapes = inferShapes(model, { batchSize });
+  return Object.fromEntries(
+    [...new GraphView(model).graphInputs].map((name, i) => {
+      const dims = shapes.get(name)!.dims;
+      return [name, { data: randomInput(dims, i + 1), dims }];
+    }),
+  );
+}
+
+async function time(model: ModelProto, batchSize: number, settings: ProfileSettings, timing: TimingOptions) {
   const session = await ModelSession.create(encodeModel(model), settings.session, model.graph?.name);
   try {
-    const inputs = Object.fromEntries(
-      [...view.graphInputs].map((name, i) => {
-        const dims = shapes.get(name)!.dims;
-        return [name, { data: randomInput(dims, i + 1), dims }];
-      }),
-    );
-    return await measureLatency(session, inputs, timing);
+    return await measureLatency(session, modelInputs(model, batchSize), timing);
   } finally {
     await session.dispose();
   }
@@ -118,7 +125,12 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
       settings,
       settings.endToEndTiming ?? { warmupRuns: 10, timedRuns: 50 },
     );
-    return { layers, endToEnd };
+    const nodes = await ModelSession.profileNodes(
+      encodeModel(job.model),
+      modelInputs(job.model, batchSize),
+      settings.session,
+    );
+    return { layers, endToEnd, nodes };
   } finally {
     await engine.dispose();
   }

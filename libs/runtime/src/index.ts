@@ -19,3 +19,4 @@ export {
 export { type LatencyStats, quantile, summarize } from './stats';
 export { type MemoryMeasurement, measureModelMemory } from './memory';
 export { type DeviceFacts, deviceFacts } from './device';
+export { type NodeTiming, nodeTimings } from './node-profile';

@@ -66,3 +66,20 @@ describe('ModelSession', () => {
     );
   });
 });
+
+describe('ModelSession.profileNodes', () => {
+  it("attributes time to each node from onnxruntime's profiler, slowest first", async () => {
+    const b = new ModelBuilder({ name: 'two-convs' });
+    const x = b.input('x', [1, 8, 32, 32]);
+    const h = b.relu(b.conv(x, { name: 'big', outChannels: 64, kernel: 3, pad: 1 }), 'act');
+    b.output(b.conv(h, { name: 'small', outChannels: 2, kernel: 1 }));
+    const input = { x: { data: new Float32Array(8 * 32 * 32).fill(0.5), dims: [1, 8, 32, 32] } };
+    // 'basic' keeps the graph's node names; higher levels fuse and rename nodes (what then ran).
+    const options = { intraOpThreads: 1, graphOptimizationLevel: 'basic' as const };
+    const nodes = await ModelSession.profileNodes(encodeModel(b.build()), input, options, 10);
+    expect(nodes.map((n) => n.node).sort()).toEqual(['act', 'big', 'small']);
+    expect(nodes[0]).toMatchObject({ node: 'big', opType: 'Conv' });
+    for (const n of nodes) expect(n.medianUs).toBeGreaterThan(0);
+    expect(nodes.reduce((s, n) => s + n.share, 0)).toBeCloseTo(1, 6);
+  });
+});

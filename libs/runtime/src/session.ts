@@ -1,6 +1,10 @@
 import { InferenceSession, Tensor as OrtTensor, env } from 'onnxruntime-node';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InvalidArgumentError } from '@blinknet/core';
 import { InferenceError, SessionCreateError } from './errors';
+import { type NodeTiming, nodeTimings } from './node-profile';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -140,5 +144,47 @@ export class ModelSession {
 
   async dispose(): Promise<void> {
     await this.#session.release();
+  }
+
+  /**
+   * Runs a model `runs` times with onnxruntime's profiler ON and returns the time per node. The
+   * profiler inflates latency: this attributes time for reports, it never measures a bound.
+   */
+  static async profileNodes(
+    model: string | Uint8Array,
+    inputs: Readonly<Record<string, FloatTensor>>,
+    options: SessionOptions = {},
+    runs = 20,
+  ): Promise<NodeTiming[]> {
+    const dir = mkdtempSync(join(tmpdir(), 'blinknet-ort-profile-'));
+    try {
+      const ortOptions = {
+        ...toOrtSessionOptions(withSessionDefaults(options)),
+        enableProfiling: true,
+        profileFilePrefix: join(dir, 'ort'),
+      };
+      const label = typeof model === 'string' ? model : 'model bytes';
+      let session: InferenceSession;
+      try {
+        session =
+          typeof model === 'string'
+            ? await InferenceSession.create(model, ortOptions)
+            : await InferenceSession.create(model, ortOptions);
+      } catch (cause) {
+        throw new SessionCreateError(label, (cause as Error).message, { cause });
+      }
+      const profiled = new ModelSession(session, label, withSessionDefaults(options));
+      try {
+        for (let i = 0; i < runs; i++) await profiled.run(inputs);
+        session.endProfiling();
+      } finally {
+        await profiled.dispose();
+      }
+      const file = readdirSync(dir).find((f) => f.endsWith('.json'));
+      if (!file) throw new InferenceError(label, 'onnxruntime wrote no profile');
+      return nodeTimings(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
