@@ -1,15 +1,27 @@
 /**
  * `npm run bench:profile`: how long the agent takes to profile a model's full option ladder on this
  * machine (CIFAR-10-quick, VGG16), and how repeatable a layer's median is across 5 profiles.
- * Saves tools/bench/results/<date>/profile.json.
+ * Saves tools/bench/results/<date>/profile-<threads>-thread.json.
  */
+import { parseArgs } from 'node:util';
 import { profileModel } from '@blinknet/agent';
 import { optionLadder } from '@blinknet/approx';
 import { type ModelProto } from '@blinknet/onnx';
 import { buildNetwork } from '@blinknet/zoo';
 import { median, saveResults } from './machine';
 
-const THREADS = 2;
+const { values } = parseArgs({
+  options: {
+    threads: { type: 'string' },
+    'skip-vgg16': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help) {
+  console.log('usage: npm run bench:profile -- [--threads N (default 1, as the agent)] [--skip-vgg16]');
+  process.exit(0);
+}
+const THREADS = Number(values.threads ?? 1);
 
 function ladderOptions(model: ModelProto): Record<string, string[]> {
   return Object.fromEntries(
@@ -52,31 +64,44 @@ async function ladderProfile(name: 'cifar10-quick' | 'vgg16') {
   };
 }
 
-async function repeatability(layer: string, option: string, repeats = 5) {
+/** CV of each (layer, option)'s median across `repeats` profiles of CIFAR-10-quick's whole ladder. */
+async function repeatability(repeats = 5) {
   const model = buildNetwork('cifar10-quick');
-  const medians: number[] = [];
-  // The first sessions of a process run slower (JIT, clocks ramping up): one profile is discarded.
-  await profileModel({ model, options: { [layer]: [option] } }, { session: { intraOpThreads: THREADS } });
+  const options = ladderOptions(model);
+  const medians = new Map<string, number[]>();
   for (let i = 0; i < repeats; i++) {
-    const profile = await profileModel(
-      { model, options: { [layer]: [option] } },
-      { session: { intraOpThreads: THREADS } },
-    );
-    medians.push(profile.layers[0].stats.medianMs);
+    const profile = await profileModel({ model, options }, { session: { intraOpThreads: THREADS } });
+    for (const m of profile.layers.filter((l) => !l.sameStructureAs)) {
+      const key = `${m.layer} ${m.option}`;
+      medians.set(key, [...(medians.get(key) ?? []), m.stats.medianMs]);
+    }
+    console.log(`  repeatability: profile ${i + 1}/${repeats} done`);
   }
-  const mean = medians.reduce((a, b) => a + b, 0) / medians.length;
-  const sd = Math.sqrt(medians.reduce((a, b) => a + (b - mean) ** 2, 0) / (medians.length - 1));
+  const rows = [...medians].map(([key, values]) => {
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1));
+    return { key, medians: values, cv: sd / mean };
+  });
+  const cvs = rows.map((r) => r.cv).sort((a, b) => a - b);
+  const summary = {
+    repeats,
+    items: rows.length,
+    medianCv: median(cvs),
+    p90Cv: cvs[Math.floor(0.9 * (cvs.length - 1))],
+    worst: rows.reduce((a, b) => (b.cv > a.cv ? b : a)),
+    within5Percent: rows.filter((r) => r.cv <= 0.05).length,
+  };
   console.log(
-    `repeatability of ${layer} ${option}: medians ${medians.map((m) => m.toFixed(4)).join(', ')} ms, CV ${((100 * sd) / mean).toFixed(2)}%`,
+    `repeatability over ${repeats} ladder profiles: median CV ${(100 * summary.medianCv).toFixed(2)}%, p90 ${(100 * summary.p90Cv).toFixed(2)}%, ${summary.within5Percent}/${rows.length} items <= 5%; worst ${summary.worst.key} ${(100 * summary.worst.cv).toFixed(1)}% (${summary.worst.medians.map((m) => m.toFixed(4)).join(', ')} ms)`,
   );
-  return { layer, option, medians, medianOfMedians: median(medians), cv: sd / mean };
+  return { ...summary, rows };
 }
 
 async function main(): Promise<void> {
   const cifar = await ladderProfile('cifar10-quick');
-  const repeat = [await repeatability('conv2', 'exact'), await repeatability('conv2', 'lowrank:r=8')];
-  const vgg = await ladderProfile('vgg16');
-  const path = saveResults('profile', { threads: THREADS, ladders: [cifar, vgg], repeatability: repeat });
+  const repeat = await repeatability();
+  const ladders = [cifar, ...(values['skip-vgg16'] ? [] : [await ladderProfile('vgg16')])];
+  const path = saveResults(`profile-${THREADS}-thread`, { threads: THREADS, ladders, repeatability: repeat });
   console.log(`saved ${path}`);
 }
 

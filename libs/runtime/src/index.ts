@@ -11,9 +11,11 @@ export {
 export { OrtMatrixEngine } from './matrix-engine';
 export { CalibrationRunner } from './activations';
 export {
+  latencyContext,
   type LatencyMeasurement,
   measureLatency,
   type MeasurementContext,
+  timeRuns,
   type TimingOptions,
 } from './latency';
 export { type LatencyStats, quantile, summarize } from './stats';

@@ -16,6 +16,27 @@ export interface TimingOptions {
   readonly timedRuns?: number;
   /** Keep timing until this long has passed too, up to 20x `timedRuns` samples. @default 0 */
   readonly minTimedMs?: number;
+  /**
+   * Keep the JS thread polling while a run is in flight. A run completes on another thread; when the
+   * JS thread sleeps meanwhile, waking it adds a delay that comes and goes in regimes (measured on a
+   * VM: a small conv at 0.09 or 0.20 ms, switching every few tens of ms). Polling makes the figure
+   * repeatable, at the cost of a core: for profiling with fewer intra-op threads than cores, not
+   * for verifying a bound (serving does not poll). @default false
+   */
+  readonly busyPoll?: boolean;
+}
+
+/** Runs once, keeping the event loop polling (setImmediate) until the run completes. */
+async function runPolling(session: ModelSession, inputs: Readonly<Record<string, FloatTensor>>) {
+  let done = false;
+  const run = session.run(inputs).finally(() => {
+    done = true;
+  });
+  await new Promise<void>((resolve) => {
+    const poll = () => (done ? resolve() : setImmediate(poll));
+    poll();
+  });
+  return run;
 }
 
 /** The conditions of a measurement; stored beside every figure. */
@@ -44,15 +65,29 @@ export async function measureLatency(
   inputs: Readonly<Record<string, FloatTensor>>,
   options: TimingOptions = {},
 ): Promise<LatencyMeasurement> {
+  const samples = await timeRuns(session, inputs, options);
+  return {
+    stats: summarize(samples),
+    context: latencyContext(session, inputs, options.warmupRuns ?? 10, samples.length),
+  };
+}
+
+/** The timed samples (ms) of `session.run(inputs)` after warm-up, for callers that pool them. */
+export async function timeRuns(
+  session: ModelSession,
+  inputs: Readonly<Record<string, FloatTensor>>,
+  options: TimingOptions = {},
+): Promise<number[]> {
   const warmupRuns = options.warmupRuns ?? 10;
   const timedRuns = options.timedRuns ?? 50;
   if (!Number.isInteger(warmupRuns) || warmupRuns < 0)
     throw new InvalidArgumentError('warmupRuns', `must be >= 0, got ${warmupRuns}`);
   if (!Number.isInteger(timedRuns) || timedRuns < 1)
     throw new InvalidArgumentError('timedRuns', `must be >= 1, got ${timedRuns}`);
+  const run = options.busyPoll ? () => runPolling(session, inputs) : () => session.run(inputs);
   const warmupStart = performance.now();
   for (let i = 0; i < warmupRuns || performance.now() - warmupStart < (options.minWarmupMs ?? 0); i++) {
-    await session.run(inputs);
+    await run();
   }
   const samples: number[] = [];
   const timedStart = performance.now();
@@ -61,21 +96,27 @@ export async function measureLatency(
     (performance.now() - timedStart >= (options.minTimedMs ?? 0) || samples.length >= 20 * timedRuns);
   while (!enough()) {
     const start = process.hrtime.bigint();
-    await session.run(inputs);
+    await run();
     samples.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
-  const first = Object.values(inputs)[0];
+  return samples;
+}
+
+/** The context of a measurement taken on `session` with `inputs`. */
+export function latencyContext(
+  session: ModelSession,
+  inputs: Readonly<Record<string, FloatTensor>>,
+  warmupRuns: number,
+  timedRuns: number,
+): MeasurementContext {
   return {
-    stats: summarize(samples),
-    context: {
-      onnxruntimeVersion: ONNXRUNTIME_VERSION,
-      executionProvider: 'cpu',
-      intraOpThreads: session.options.intraOpThreads,
-      interOpThreads: session.options.interOpThreads,
-      graphOptimizationLevel: session.options.graphOptimizationLevel,
-      warmupRuns,
-      timedRuns: samples.length,
-      batchSize: first?.dims[0] ?? 1,
-    },
+    onnxruntimeVersion: ONNXRUNTIME_VERSION,
+    executionProvider: 'cpu',
+    intraOpThreads: session.options.intraOpThreads,
+    interOpThreads: session.options.interOpThreads,
+    graphOptimizationLevel: session.options.graphOptimizationLevel,
+    warmupRuns,
+    timedRuns,
+    batchSize: Object.values(inputs)[0]?.dims[0] ?? 1,
   };
 }
