@@ -64,10 +64,13 @@ async function ladderProfile(name: 'cifar10-quick' | 'vgg16') {
   };
 }
 
-/** CV of each (layer, option)'s median across `repeats` profiles of CIFAR-10-quick's whole ladder. */
-async function repeatability(repeats = 5) {
-  const model = buildNetwork('cifar10-quick');
-  const options = ladderOptions(model);
+/** CV of each (layer, option)'s median across `repeats` profiles of the same job. */
+async function repeatability(
+  name: 'cifar10-quick' | 'vgg16',
+  options: Record<string, string[]>,
+  repeats = 5,
+) {
+  const model = buildNetwork(name);
   const medians = new Map<string, number[]>();
   for (let i = 0; i < repeats; i++) {
     const profile = await profileModel({ model, options }, { session: { intraOpThreads: THREADS } });
@@ -75,7 +78,7 @@ async function repeatability(repeats = 5) {
       const key = `${m.layer} ${m.option}`;
       medians.set(key, [...(medians.get(key) ?? []), m.stats.medianMs]);
     }
-    console.log(`  repeatability: profile ${i + 1}/${repeats} done`);
+    console.log(`  repeatability of ${name}: profile ${i + 1}/${repeats} done`);
   }
   const rows = [...medians].map(([key, values]) => {
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
@@ -83,8 +86,15 @@ async function repeatability(repeats = 5) {
     return { key, medians: values, cv: sd / mean };
   });
   const cvs = rows.map((r) => r.cv).sort((a, b) => a - b);
+  // Noise is relative to a layer's time: report by how long one run takes.
+  const bucket = (lo: number, hi: number) => {
+    const inside = rows.filter((r) => median(r.medians) >= lo && median(r.medians) < hi);
+    return { lo, hi, items: inside.length, medianCv: inside.length ? median(inside.map((r) => r.cv)) : null };
+  };
   const summary = {
+    model: name,
     repeats,
+    byLayerTimeMs: [bucket(0, 0.1), bucket(0.1, 1), bucket(1, Infinity)],
     items: rows.length,
     medianCv: median(cvs),
     p90Cv: cvs[Math.floor(0.9 * (cvs.length - 1))],
@@ -92,14 +102,20 @@ async function repeatability(repeats = 5) {
     within5Percent: rows.filter((r) => r.cv <= 0.05).length,
   };
   console.log(
-    `repeatability over ${repeats} ladder profiles: median CV ${(100 * summary.medianCv).toFixed(2)}%, p90 ${(100 * summary.p90Cv).toFixed(2)}%, ${summary.within5Percent}/${rows.length} items <= 5%; worst ${summary.worst.key} ${(100 * summary.worst.cv).toFixed(1)}% (${summary.worst.medians.map((m) => m.toFixed(4)).join(', ')} ms)`,
+    `${name}: repeatability over ${repeats} profiles: by layer time ${summary.byLayerTimeMs.map((b) => `[${b.lo}, ${b.hi}) ms: ${b.items} items, median CV ${b.medianCv === null ? '-' : (100 * b.medianCv).toFixed(1)}%`).join('; ')}; overall median CV ${(100 * summary.medianCv).toFixed(2)}%, p90 ${(100 * summary.p90Cv).toFixed(2)}%, ${summary.within5Percent}/${rows.length} items <= 5%; worst ${summary.worst.key} ${(100 * summary.worst.cv).toFixed(1)}% (${summary.worst.medians.map((m) => m.toFixed(4)).join(', ')} ms)`,
   );
   return { ...summary, rows };
 }
 
 async function main(): Promise<void> {
   const cifar = await ladderProfile('cifar10-quick');
-  const repeat = await repeatability();
+  const repeat = [await repeatability('cifar10-quick', ladderOptions(buildNetwork('cifar10-quick')))];
+  if (!values['skip-vgg16']) {
+    const some = ['exact', 'lowrank:r=64', 'prune:keep=0.5', 'int8:compute'];
+    repeat.push(
+      await repeatability('vgg16', { conv3_1: some, conv4_2: some, fc7: ['exact', 'int8:compute'] }),
+    );
+  }
   const ladders = [cifar, ...(values['skip-vgg16'] ? [] : [await ladderProfile('vgg16')])];
   const path = saveResults(`profile-${THREADS}-thread`, { threads: THREADS, ladders, repeatability: repeat });
   console.log(`saved ${path}`);

@@ -33,6 +33,9 @@ import { Reporter } from './reporter';
 import { addLocalRuntimeService } from './runtime-server';
 import { Spool } from './spool';
 
+/** How often the resident memory of the served models is checked against their bounds. */
+const MEMORY_CHECK_MS = 5_000;
+
 /** Runs on which a deployment's latency bound is verified on the device. */
 export const VERIFY_RUNS = 200;
 
@@ -40,6 +43,9 @@ export const VERIFY_RUNS = 200;
 export class Agent {
   private readonly abort = new AbortController();
   private jobsLoop: Promise<void> | undefined;
+  private memoryTimer: NodeJS.Timeout | undefined;
+  /** The agent's own resident memory, before any model: what the models add is measured above it. */
+  private readonly baselineRssBytes = process.memoryUsage().rss;
 
   private constructor(
     readonly config: AgentConfig,
@@ -115,6 +121,7 @@ export class Agent {
       localAddress,
     );
     onLatency = (model, ms) => agent.onLatency(model, ms);
+    agent.memoryTimer = setInterval(() => agent.checkMemory(), MEMORY_CHECK_MS).unref();
     reporter.start();
     agent.jobsLoop = agent.followJobs();
     return agent;
@@ -129,6 +136,7 @@ export class Agent {
   /** Stops following jobs, closes the local API after in-flight calls, stops the reporter. */
   async stop(): Promise<void> {
     this.abort.abort();
+    clearInterval(this.memoryTimer);
     await this.jobsLoop;
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     await this.reporter.stop();
@@ -188,8 +196,43 @@ export class Agent {
     if (decision.kind === 'step-down') {
       events.unshift(this.ladderEvent(model, { ...decision, kind: 'violated' }, current.sha256));
     }
-    this.log.warn({ model, ...decision, step }, 'ladder monitor');
-    if (step === current.step) {
+    this.log.warn({ model, ...decision, step }, 'ladder monitor: latency');
+    this.step(model, step, events);
+  }
+
+  /** The memory the served models add to this process, checked against their bounds. */
+  private checkMemory(): void {
+    const added = process.memoryUsage().rss - this.baselineRssBytes;
+    const decision = this.monitor.checkMemory(added);
+    if (!decision) return;
+    const current = this.runtime.current(decision.model);
+    const detail = `memory ${added} B > bound ${decision.boundBytes} B (all served models)`;
+    const base = { model: decision.model, deploymentId: '', observed: added, bound: decision.boundBytes };
+    const events: DeviceEvent[] = [
+      {
+        ...base,
+        eventId: randomUUID(),
+        kind: EventKind.EVENT_KIND_BOUND_VIOLATED,
+        detail,
+        atUnixMs: Date.now(),
+        artifactSha256: current.sha256,
+      },
+      {
+        ...base,
+        eventId: randomUUID(),
+        kind: EventKind.EVENT_KIND_LADDER_STEP_DOWN,
+        detail,
+        atUnixMs: Date.now(),
+        artifactSha256: current.sha256,
+      },
+    ];
+    this.log.warn({ ...decision, step: current.step + 1 }, 'ladder monitor: memory');
+    this.step(decision.model, current.step + 1, events);
+  }
+
+  /** Moves a model to another ladder step (hot swap, off any request's path) and reports why. */
+  private step(model: string, step: number, events: DeviceEvent[]): void {
+    if (step === this.runtime.current(model).step) {
       this.report([], events);
       return;
     }

@@ -60,4 +60,14 @@ describe('LadderMonitor', () => {
     expect(feed(m, 1000, 50)).toEqual([]);
     expect(m.record('other', 1000)).toBeUndefined();
   });
+
+  it('steps down the model with the largest memory bound when the models together hold too much', () => {
+    const m = monitor();
+    m.watch('small', { memoryBytes: 10e6 }, 0, 2);
+    m.watch('large', { memoryBytes: 50e6 }, 0, 2);
+    expect(m.checkMemory(55e6)).toBeUndefined();
+    expect(m.checkMemory(70e6)).toEqual({ model: 'large', observedBytes: 70e6, boundBytes: 60e6 });
+    expect(m.checkMemory(70e6)).toEqual({ model: 'small', observedBytes: 70e6, boundBytes: 60e6 });
+    expect(m.checkMemory(70e6)).toBeUndefined(); // both at their last variant: nothing left to do
+  });
 });

@@ -5,6 +5,15 @@ export interface MonitoredBounds {
   readonly latencyMs?: number;
   /** Percentile of the latency bound, 0..100. @default 95 */
   readonly latencyPercentile?: number;
+  /** Resident bytes the model may add to the process. */
+  readonly memoryBytes?: number;
+}
+
+/** A step down forced by memory: the served models together hold more than their bounds allow. */
+export interface MemoryDecision {
+  readonly model: string;
+  readonly observedBytes: number;
+  readonly boundBytes: number;
 }
 
 export interface MonitorOptions {
@@ -116,6 +125,24 @@ export class LadderMonitor {
       state.slackSince = undefined;
     }
     return undefined;
+  }
+
+  /**
+   * Checks the resident memory the served models add (process RSS minus the agent's own) against
+   * the sum of their memory bounds; over it, the model with the largest bound that can still step
+   * down does so. Returns that move, if any.
+   */
+  checkMemory(addedBytes: number): MemoryDecision | undefined {
+    const bounded = [...this.models].filter(([, s]) => (s.bounds.memoryBytes ?? 0) > 0);
+    const boundBytes = bounded.reduce((sum, [, s]) => sum + s.bounds.memoryBytes!, 0);
+    if (bounded.length === 0 || addedBytes <= boundBytes) return undefined;
+    const candidates = bounded
+      .filter(([, s]) => s.step + 1 < s.steps)
+      .sort(([, a], [, b]) => b.bounds.memoryBytes! - a.bounds.memoryBytes!);
+    if (candidates.length === 0) return undefined;
+    const [model, state] = candidates[0];
+    this.moved(state, state.step + 1);
+    return { model, observedBytes: addedBytes, boundBytes };
   }
 
   private moved(state: ModelState, step: number): void {
