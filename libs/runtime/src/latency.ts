@@ -16,27 +16,6 @@ export interface TimingOptions {
   readonly timedRuns?: number;
   /** Keep timing until this long has passed too, up to 20x `timedRuns` samples. @default 0 */
   readonly minTimedMs?: number;
-  /**
-   * Keep the JS thread polling while a run is in flight. A run completes on another thread; when the
-   * JS thread sleeps meanwhile, waking it adds a delay that comes and goes in regimes (measured on a
-   * VM: a small conv at 0.09 or 0.20 ms, switching every few tens of ms). Polling makes the figure
-   * repeatable, at the cost of a core: for profiling with fewer intra-op threads than cores, not
-   * for verifying a bound (serving does not poll). @default false
-   */
-  readonly busyPoll?: boolean;
-}
-
-/** Runs once, keeping the event loop polling (setImmediate) until the run completes. */
-async function runPolling(session: ModelSession, inputs: Readonly<Record<string, FloatTensor>>) {
-  let done = false;
-  const run = session.run(inputs).finally(() => {
-    done = true;
-  });
-  await new Promise<void>((resolve) => {
-    const poll = () => (done ? resolve() : setImmediate(poll));
-    poll();
-  });
-  return run;
 }
 
 /** The conditions of a measurement; stored beside every figure. */
@@ -84,7 +63,7 @@ export async function timeRuns(
     throw new InvalidArgumentError('warmupRuns', `must be >= 0, got ${warmupRuns}`);
   if (!Number.isInteger(timedRuns) || timedRuns < 1)
     throw new InvalidArgumentError('timedRuns', `must be >= 1, got ${timedRuns}`);
-  const run = options.busyPoll ? () => runPolling(session, inputs) : () => session.run(inputs);
+  const run = () => session.run(inputs);
   const warmupStart = performance.now();
   for (let i = 0; i < warmupRuns || performance.now() - warmupStart < (options.minWarmupMs ?? 0); i++) {
     await run();
