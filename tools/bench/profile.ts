@@ -9,6 +9,7 @@ import { optionLadder } from '@blinknet/approx';
 import { type ModelProto } from '@blinknet/onnx';
 import { buildNetwork } from '@blinknet/zoo';
 import { median, saveResults } from './machine';
+import { progress } from './progress';
 
 const { values } = parseArgs({
   options: {
@@ -34,17 +35,11 @@ async function ladderProfile(name: 'cifar10-quick' | 'vgg16') {
   const options = ladderOptions(model);
   const count = Object.values(options).flat().length;
   const start = performance.now();
-  let lastLine = 0;
   const profile = await profileModel(
     { model, options },
     {
       session: { intraOpThreads: THREADS },
-      onProgress: (done, total, label) => {
-        if (performance.now() - lastLine > 5000 || done === total) {
-          console.log(`  ${name}: ${done}/${total} ${label}`);
-          lastLine = performance.now();
-        }
-      },
+      onProgress: progress(name),
     },
   );
   const seconds = (performance.now() - start) / 1000;

@@ -69,6 +69,26 @@ function randomInput(dims: readonly number[], seed: number): Float32Array {
   return Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => random.next() * 2 - 1);
 }
 
+/**
+ * The layer's nodes alone, with the option applied, fed the layer's real input shape. Weight
+ * transforms are applied to the cut-out layer (cheap, whatever the model's size); pruning changes
+ * the layer's consumers too, so it is applied to the whole model before cutting.
+ */
+async function isolate(
+  model: ModelProto,
+  layer: string,
+  option: string,
+  batchSize: number,
+  engine: MatrixEngine,
+): Promise<ModelProto> {
+  const node = new GraphView(model).node(layer)!;
+  const cut = (m: ModelProto) => extractSubgraph(m, [node.input[0]], [node.output[0]], { batchSize });
+  const context = { engine, placeholderFactors: true };
+  if (option === 'exact') return cut(model);
+  if (option.startsWith('prune:')) return cut(await applyPlan(model, { [layer]: option }, context));
+  return applyPlan(cut(model), { [layer]: option }, context);
+}
+
 /** How long the whole model runs, untimed, before a profile. */
 const PROCESS_WARMUP_MS = 500;
 /** Pause between building the sessions and timing them. */
@@ -165,11 +185,7 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
       ) {
         continue;
       }
-      const approximated =
-        option === 'exact'
-          ? job.model
-          : await applyPlan(job.model, { [layer]: option }, { engine, placeholderFactors: true });
-      const isolated = extractSubgraph(approximated, [node.input[0]], [node.output[0]], { batchSize });
+      const isolated = await isolate(job.model, layer, option, batchSize, engine);
       const bytes = encodeModel(isolated);
       const item: Item = { layer, option, inputs: modelInputs(isolated, batchSize), samples: [] };
       items.push(item);
