@@ -1,5 +1,5 @@
 import { cpus, release, totalmem } from 'node:os';
-import { listSupportedBackends } from 'onnxruntime-node';
+import { ort } from './ort';
 import { ONNXRUNTIME_VERSION } from './session';
 
 /** What this device is, as reported to the planner at registration. */
@@ -25,6 +25,8 @@ export function deviceFacts(): DeviceFacts {
     os: `${process.platform} ${release()}`,
     nodeVersion: process.versions.node,
     onnxruntimeVersion: ONNXRUNTIME_VERSION,
-    executionProviders: listSupportedBackends().map((b) => b.name),
+    executionProviders: ort()
+      .listSupportedBackends()
+      .map((b) => b.name),
   };
 }

@@ -1,4 +1,5 @@
-import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
+import { ort } from './ort';
 import { type Matrix, type MatrixEngine, type MultiplyOptions, productShape } from '@blinknet/core';
 import { attribute, DataType, encodeModel, type ModelProto, valueInfo } from '@blinknet/onnx';
 
@@ -54,8 +55,8 @@ export class OrtMatrixEngine implements MatrixEngine {
     const { rows, cols } = productShape(a, b, options);
     const session = await this.#session(!!options.transposeA, !!options.transposeB);
     const result = await session.run({
-      a: new OrtTensor('float32', a.data, [a.rows, a.cols]),
-      b: new OrtTensor('float32', b.data, [b.rows, b.cols]),
+      a: new (ort().Tensor)('float32', a.data, [a.rows, a.cols]),
+      b: new (ort().Tensor)('float32', b.data, [b.rows, b.cols]),
     });
     return { rows, cols, data: result['c'].data as Float32Array };
   }
@@ -64,7 +65,7 @@ export class OrtMatrixEngine implements MatrixEngine {
     const key = `${transposeA}/${transposeB}`;
     let session = this.#sessions.get(key);
     if (!session) {
-      session = InferenceSession.create(gemmModel(transposeA, transposeB), {
+      session = ort().InferenceSession.create(gemmModel(transposeA, transposeB), {
         executionProviders: ['cpu'],
         intraOpNumThreads: this.intraOpThreads,
         interOpNumThreads: 1,

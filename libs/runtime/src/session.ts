@@ -1,10 +1,11 @@
-import { InferenceSession, Tensor as OrtTensor, env } from 'onnxruntime-node';
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@blinknet/core';
 import { InferenceError, SessionCreateError } from './errors';
 import { type NodeTiming, nodeTimings } from './node-profile';
+import { ort } from './ort';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -59,8 +60,10 @@ export interface FloatTensor {
   readonly dims: readonly number[];
 }
 
-/** The onnxruntime-node version this process runs. */
-export const ONNXRUNTIME_VERSION: string = env.versions.node ?? env.versions.common;
+/** The onnxruntime-node version this process runs (read without loading the native library). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const ONNXRUNTIME_VERSION: string = (require('onnxruntime-node/package.json') as { version: string })
+  .version;
 
 /**
  * One onnxruntime inference session on the CPU execution provider. The only wrapper over
@@ -89,8 +92,8 @@ export class ModelSession {
     try {
       const session =
         typeof model === 'string'
-          ? await InferenceSession.create(model, ortOptions)
-          : await InferenceSession.create(model, ortOptions);
+          ? await ort().InferenceSession.create(model, ortOptions)
+          : await ort().InferenceSession.create(model, ortOptions);
       return new ModelSession(session, label, resolved);
     } catch (cause) {
       throw new SessionCreateError(label, (cause as Error).message, { cause });
@@ -125,7 +128,7 @@ export class ModelSession {
           `input '${name}' has ${input.data.length} values, dims [${input.dims}] need ${expected}`,
         );
       }
-      feeds[name] = new OrtTensor('float32', input.data, input.dims);
+      feeds[name] = new (ort().Tensor)('float32', input.data, input.dims);
     }
     let results: InferenceSession.ReturnType;
     try {
@@ -168,8 +171,8 @@ export class ModelSession {
       try {
         session =
           typeof model === 'string'
-            ? await InferenceSession.create(model, ortOptions)
-            : await InferenceSession.create(model, ortOptions);
+            ? await ort().InferenceSession.create(model, ortOptions)
+            : await ort().InferenceSession.create(model, ortOptions);
       } catch (cause) {
         throw new SessionCreateError(label, (cause as Error).message, { cause });
       }
