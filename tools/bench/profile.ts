@@ -15,11 +15,14 @@ const { values } = parseArgs({
   options: {
     threads: { type: 'string' },
     'skip-vgg16': { type: 'boolean' },
+    'ladders-only': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log('usage: npm run bench:profile -- [--threads N (default 1, as the agent)] [--skip-vgg16]');
+  console.log(
+    'usage: npm run bench:profile -- [--threads N (default 1, as the agent)] [--skip-vgg16] [--ladders-only]',
+  );
   process.exit(0);
 }
 const THREADS = Number(values.threads ?? 1);
@@ -104,15 +107,21 @@ async function repeatability(
 
 async function main(): Promise<void> {
   const cifar = await ladderProfile('cifar10-quick');
-  const repeat = [await repeatability('cifar10-quick', ladderOptions(buildNetwork('cifar10-quick')))];
-  if (!values['skip-vgg16']) {
+  const repeat = values['ladders-only']
+    ? []
+    : [await repeatability('cifar10-quick', ladderOptions(buildNetwork('cifar10-quick')))];
+  if (!values['skip-vgg16'] && !values['ladders-only']) {
     const some = ['exact', 'lowrank:r=64', 'prune:keep=0.5', 'int8:compute'];
     repeat.push(
       await repeatability('vgg16', { conv3_1: some, conv4_2: some, fc7: ['exact', 'int8:compute'] }),
     );
   }
   const ladders = [cifar, ...(values['skip-vgg16'] ? [] : [await ladderProfile('vgg16')])];
-  const path = saveResults(`profile-${THREADS}-thread`, { threads: THREADS, ladders, repeatability: repeat });
+  const path = saveResults(`profile-${THREADS}-thread${values['ladders-only'] ? '-ladders' : ''}`, {
+    threads: THREADS,
+    ladders,
+    repeatability: repeat,
+  });
   console.log(`saved ${path}`);
 }
 

@@ -41,7 +41,7 @@ export interface ProfileSettings {
   readonly session?: SessionOptions;
   /** Per (layer, option). @default 3 warm-up runs and >= 20 ms, 20 timed runs and >= 60 ms */
   readonly timing?: TimingOptions;
-  /** Whole-model timing. @default 10 warm-up and 50 timed runs */
+  /** Whole-model timing. @default 5 warm-up runs, then >= 30 timed runs and >= 100 ms */
   readonly endToEndTiming?: TimingOptions;
   readonly onProgress?: (done: number, total: number, label: string) => void;
   /** Timing windows per (layer, option), spread over the profile. @default 5 */
@@ -91,6 +91,8 @@ async function isolate(
 
 /** How long the whole model runs, untimed, before a profile. */
 const PROCESS_WARMUP_MS = 500;
+/** Runs of the separate, profiled run that attributes time per node. */
+const NODE_PROFILE_RUNS = 10;
 /** Pause between building the sessions and timing them. */
 const SETTLE_MS = 500;
 
@@ -214,8 +216,12 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
       settings.onProgress?.(work.length, work.length, `timing round ${round + 1} of ${rounds}`);
       // Alternate the order so that each item's windows sit at different points of the profile.
       for (const item of round % 2 ? [...kept].reverse() : kept) {
-        const first = round === 0 ? { warmupRuns: timing.warmupRuns, minWarmupMs: timing.minWarmupMs } : {};
-        item.samples.push(...(await timeRuns(item.session!, item.inputs, { ...perRound, ...first })));
+        // Later rounds re-warm caches with one run, which matters only for sub-millisecond layers.
+        const warmup =
+          round === 0
+            ? { warmupRuns: timing.warmupRuns, minWarmupMs: timing.minWarmupMs }
+            : { warmupRuns: summarize(item.samples).medianMs < 1 ? 1 : 0 };
+        item.samples.push(...(await timeRuns(item.session!, item.inputs, { ...perRound, ...warmup })));
       }
     }
     for (const item of items) {
@@ -240,12 +246,13 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
       job.model,
       batchSize,
       settings,
-      settings.endToEndTiming ?? { warmupRuns: 10, timedRuns: 50 },
+      settings.endToEndTiming ?? { warmupRuns: 5, timedRuns: 30, minTimedMs: 100 },
     );
     const nodes = await ModelSession.profileNodes(
       encodeModel(job.model),
       modelInputs(job.model, batchSize),
       settings.session,
+      NODE_PROFILE_RUNS,
     );
     return { layers, endToEnd, nodes };
   } finally {
