@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Server, ServerCredentials, Server as GrpcServer } from '@grpc/grpc-js';
@@ -43,6 +43,7 @@ export const VERIFY_RUNS = 200;
 export class Agent {
   private readonly abort = new AbortController();
   private jobsLoop: Promise<void> | undefined;
+  private readonly jobsRun = new Set<string>();
   private memoryTimer: NodeJS.Timeout | undefined;
   /** The agent's own resident memory, before any model: what the models add is measured above it. */
   private readonly baselineRssBytes = process.memoryUsage().rss;
@@ -68,6 +69,8 @@ export class Agent {
    * the planner is unreachable; a wrong enrollment secret fails at once.
    */
   static async start(config: AgentConfig, log: Logger): Promise<Agent> {
+    // The data dir holds the device token: private to this user.
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const planner = new PlannerClient(config.planner);
     const { identity, registered } = await loadOrRegister(config.dataDir, config, (secret) =>
       planner.register({
@@ -80,8 +83,8 @@ export class Agent {
     planner.authenticate(identity.token);
     log.info({ deviceId: identity.deviceId, registered }, registered ? 'registered' : 'identity loaded');
 
-    const spool = new Spool(join(config.dataDir, 'spool'), (path, error) =>
-      log.error({ path, err: error }, 'corrupt spooled batch moved aside'),
+    const spool = new Spool(join(config.dataDir, 'spool'), (path, reason) =>
+      log.error({ path, reason }, 'spooled batch set aside, not sent again'),
     );
     const reporter = new Reporter(spool, {
       send: (batches) => planner.report(batches),
@@ -173,6 +176,9 @@ export class Agent {
   }
 
   private async runJob(job: WatchJobsResponse): Promise<void> {
+    // A job is re-sent until the planner sees it answered (e.g. after a reconnect): run it once.
+    if (this.jobsRun.has(job.jobId)) return;
+    this.jobsRun.add(job.jobId);
     const log = this.log.child({ jobId: job.jobId });
     try {
       if (job.profile) await this.profile(job.jobId, job.profile, log);

@@ -6,3 +6,5 @@ export {
   type ProfileJob,
   type ProfileSettings,
 } from './profiler';
+export { Agent } from './agent';
+export { type AgentConfig, parseAgentConfig } from './config';

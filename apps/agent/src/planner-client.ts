@@ -4,6 +4,7 @@ import {
   type FetchArtifactResponse,
   type RegisterRequest,
   type ReportRequest,
+  type ReportResponse,
   type WatchJobsResponse,
 } from '@blinknet/proto/v1/agent';
 
@@ -50,11 +51,11 @@ export class PlannerClient {
     });
   }
 
-  /** Sends batches in one client stream; resolves to the ids the planner stored. */
-  report(batches: readonly ReportRequest[]): Promise<readonly string[]> {
+  /** Sends batches in one client stream; resolves to what the planner stored and what it rejected. */
+  report(batches: readonly ReportRequest[]): Promise<ReportResponse> {
     return new Promise((resolve, reject) => {
       const call = this.client.report(this.metadata(), { deadline: this.deadline() }, (error, response) =>
-        error ? reject(error) : resolve(response.storedBatchIds),
+        error ? reject(error) : resolve(response),
       );
       for (const batch of batches) call.write(batch);
       call.end();

@@ -3,8 +3,11 @@ import { type ReportRequest } from '@blinknet/proto/v1/agent';
 import { type Spool } from './spool';
 
 export interface ReporterOptions {
-  /** Sends batches in one client stream; resolves to the batch ids the planner stored. */
-  readonly send: (batches: readonly ReportRequest[]) => Promise<readonly string[]>;
+  /** Sends batches in one client stream; resolves to the ids stored and the batches rejected for good. */
+  readonly send: (batches: readonly ReportRequest[]) => Promise<{
+    readonly storedBatchIds: readonly string[];
+    readonly rejected: readonly { readonly batchId: string; readonly reason: string }[];
+  }>;
   /** First retry delay after a failure, doubled per failure up to maxDelayMs. @default 500 */
   readonly minDelayMs?: number;
   /** @default 30000 */
@@ -61,9 +64,15 @@ export class Reporter {
         return batch ? [{ spooled: b, batch }] : [];
       });
       if (batches.length === 0) return delivered;
-      const stored = new Set(await this.options.send(batches.map((b) => b.batch)));
-      const acked = batches.filter((b) => stored.has(b.spooled.batchId));
-      for (const b of acked) this.spool.remove(b.spooled);
+      const response = await this.options.send(batches.map((b) => b.batch));
+      const stored = new Set(response.storedBatchIds);
+      const rejected = new Map(response.rejected.map((r) => [r.batchId, r.reason]));
+      const acked = batches.filter((b) => stored.has(b.spooled.batchId) || rejected.has(b.spooled.batchId));
+      for (const b of acked) {
+        const reason = rejected.get(b.spooled.batchId);
+        if (reason === undefined) this.spool.remove(b.spooled);
+        else this.spool.setAside(b.spooled, reason);
+      }
       delivered += acked.length;
       this.options.onDelivered?.(acked.length);
       if (acked.length < batches.length) return delivered; // the planner kept some back: retry later

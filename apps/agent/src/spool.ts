@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '@blinknet/onnx';
 import { type DeviceEvent, type Measurement, ReportRequest } from '@blinknet/proto/v1/agent';
 
@@ -19,7 +19,8 @@ export class Spool {
 
   constructor(
     readonly dir: string,
-    private readonly onCorrupt: (path: string, error: Error) => void = () => {},
+    /** Told of every batch moved out of the queue (corrupt, or rejected by the planner), and why. */
+    private readonly onSetAside: (path: string, reason: string) => void = () => {},
   ) {
     mkdirSync(dir, { recursive: true });
   }
@@ -53,11 +54,24 @@ export class Spool {
       if (decoded.batchId !== batch.batchId) throw new Error(`holds batch ${decoded.batchId}`);
       return decoded;
     } catch (error) {
-      mkdirSync(join(this.dir, 'corrupt'), { recursive: true });
-      renameSync(batch.path, join(this.dir, 'corrupt', batch.path.split('/').pop()!));
-      this.onCorrupt(batch.path, error as Error);
+      this.moveAside(batch, 'corrupt');
+      this.onSetAside(batch.path, (error as Error).message);
       return undefined;
     }
+  }
+
+  /** A batch the planner rejected for good: kept in `rejected/` (with the reason) for an operator. */
+  setAside(batch: SpooledBatch, reason: string): void {
+    const path = this.moveAside(batch, 'rejected');
+    writeFileAtomic(`${path}.reason.txt`, Buffer.from(`${reason}\n`));
+    this.onSetAside(batch.path, reason);
+  }
+
+  private moveAside(batch: SpooledBatch, folder: 'corrupt' | 'rejected'): string {
+    mkdirSync(join(this.dir, folder), { recursive: true });
+    const target = join(this.dir, folder, basename(batch.path));
+    renameSync(batch.path, target);
+    return target;
   }
 
   remove(batch: SpooledBatch): void {

@@ -13,3 +13,5 @@ export {
   type MeasurementKind,
   type ReportInput,
 } from './reports';
+export { type DeviceRecord, deviceByTokenHash, fileBySha256, registerDevice } from './devices';
+export { completeJobs, enqueueJob, JOB_KINDS, type JobKind, type JobRecord, pendingJobs } from './jobs';

@@ -116,7 +116,7 @@ export class MinimalPlanner {
           if (!this.batches.has(batch.batchId)) this.batches.set(batch.batchId, batch);
           stored.push(batch.batchId);
         });
-        call.on('end', () => callback(null, { storedBatchIds: stored }));
+        call.on('end', () => callback(null, { storedBatchIds: stored, rejected: [] }));
       },
       watchJobs: (call) => {
         if (!this.authorized(call.metadata)) {
