@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
-import { InvalidArgumentError } from '@blinknet/core';
+import { InvalidArgumentError, parseSettings, type SettingSpec, settingsUsage } from '@blinknet/core';
 
 /** Everything the agent daemon is configured by. */
 export interface AgentConfig {
@@ -24,14 +23,8 @@ export interface AgentConfig {
   readonly logLevel: string;
 }
 
-interface Field {
-  readonly flag: string;
-  readonly env: string;
-  readonly help: string;
-}
-
 /** One table drives flags, environment variables, the config file and --help. */
-const FIELDS: Record<keyof AgentConfig, Field> = {
+const FIELDS: Record<keyof AgentConfig, SettingSpec> = {
   planner: { flag: 'planner', env: 'BLINKNET_PLANNER', help: "planner's gRPC address, host:port" },
   deviceClass: {
     flag: 'device-class',
@@ -72,22 +65,14 @@ const FIELDS: Record<keyof AgentConfig, Field> = {
 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const CONFIG_ENV = 'BLINKNET_AGENT_CONFIG';
 
 export const AGENT_USAGE = `usage: blinknet-agent --planner HOST:PORT --device-class CLASS --data-dir DIR [options]
 
 The BlinkNet edge agent: registers this device with the planner, profiles layers on request,
 installs approximated models and serves them locally within their bounds.
 
-options (each also from an environment variable, or a key of the JSON config file):
-${(Object.entries(FIELDS) as [keyof AgentConfig, Field][])
-  .map(
-    ([key, f]) => `  --${f.flag.padEnd(18)} ${f.help}\n  ${''.padEnd(20)} env ${f.env}, config key "${key}"`,
-  )
-  .join('\n')}
-  --config FILE        JSON config file (env BLINKNET_AGENT_CONFIG)
-  -h, --help           this text
-
-Precedence: flags, then environment, then config file, then defaults.`;
+${settingsUsage(FIELDS, CONFIG_ENV)}`;
 
 export type ParsedCommandLine =
   { readonly help: true } | { readonly help: false; readonly config: AgentConfig };
@@ -101,88 +86,34 @@ export function parseAgentConfig(
   env: NodeJS.ProcessEnv,
   readFile: (path: string) => string,
 ): ParsedCommandLine {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: {
-        ...Object.fromEntries(Object.values(FIELDS).map((f) => [f.flag, { type: 'string' as const }])),
-        config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (error) {
-    throw new InvalidArgumentError('command line', `${(error as Error).message} (see --help)`);
-  }
-  const flags = parsed.values as Record<string, string | boolean | undefined>;
-  if (flags.help) return { help: true };
-
-  const configPath = (flags.config as string | undefined) ?? env.BLINKNET_AGENT_CONFIG;
-  const file = configPath ? readConfigFile(configPath, readFile) : {};
-  const raw: Partial<Record<keyof AgentConfig, { value: string; source: string }>> = {};
-  for (const [key, field] of Object.entries(FIELDS) as [keyof AgentConfig, Field][]) {
-    const flag = flags[field.flag] as string | undefined;
-    if (flag !== undefined) raw[key] = { value: flag, source: `--${field.flag}` };
-    else if (env[field.env] !== undefined) raw[key] = { value: env[field.env]!, source: field.env };
-    else if (file[key] !== undefined) raw[key] = { value: String(file[key]), source: `config key "${key}"` };
-  }
-  for (const key of ['planner', 'deviceClass', 'dataDir'] as const) {
-    if (!raw[key]?.value) {
-      const f = FIELDS[key];
-      throw new InvalidArgumentError(`--${f.flag}`, `is required (or set ${f.env}); see --help`);
-    }
-  }
-  const number = (key: 'threads' | 'storageBytes', min: number): number | undefined => {
-    const entry = raw[key];
-    if (!entry) return undefined;
-    const n = Number(entry.value);
-    if (!Number.isInteger(n) || n < min) {
-      throw new InvalidArgumentError(entry.source, `must be an integer >= ${min}, got '${entry.value}'`);
-    }
-    return n;
-  };
-  const logLevel = raw.logLevel?.value ?? 'info';
+  const parsed = parseSettings(FIELDS, CONFIG_ENV, argv, env, readFile);
+  if (parsed.help) return { help: true };
+  const { values, required, integer } = parsed;
+  const planner = required('planner');
+  const deviceClass = required('deviceClass');
+  const dataDir = required('dataDir');
+  const logLevel = values.logLevel?.value ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
-    throw new InvalidArgumentError(raw.logLevel!.source, `must be one of ${LOG_LEVELS.join(', ')}`);
+    throw new InvalidArgumentError(values.logLevel!.source, `must be one of ${LOG_LEVELS.join(', ')}`);
   }
-  const planner = raw.planner!.value;
   if (!/^[^\s:]+:\d+$/.test(planner) && !planner.startsWith('unix:')) {
-    throw new InvalidArgumentError(raw.planner!.source, `must be host:port or unix:/path, got '${planner}'`);
+    throw new InvalidArgumentError(
+      values.planner!.source,
+      `must be host:port or unix:/path, got '${planner}'`,
+    );
   }
   return {
     help: false,
     config: {
       planner,
-      deviceClass: raw.deviceClass!.value,
-      dataDir: raw.dataDir!.value,
-      name: raw.name?.value || hostname(),
-      threads: number('threads', 1) ?? 1,
-      enrollmentSecret: raw.enrollmentSecret?.value,
-      listen: raw.listen?.value ?? '127.0.0.1:7071',
-      storageBytes: number('storageBytes', 1),
+      deviceClass,
+      dataDir,
+      name: values.name?.value || hostname(),
+      threads: integer('threads', 1) ?? 1,
+      enrollmentSecret: values.enrollmentSecret?.value,
+      listen: values.listen?.value ?? '127.0.0.1:7071',
+      storageBytes: integer('storageBytes', 1),
       logLevel,
     },
   };
-}
-
-function readConfigFile(path: string, readFile: (path: string) => string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFile(path));
-  } catch (error) {
-    throw new InvalidArgumentError('--config', `cannot read '${path}': ${(error as Error).message}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new InvalidArgumentError('--config', `'${path}' must hold a JSON object`);
-  }
-  const unknown = Object.keys(parsed).filter((k) => !(k in FIELDS));
-  if (unknown.length > 0) {
-    throw new InvalidArgumentError(
-      '--config',
-      `unknown key(s) ${unknown.map((k) => `"${k}"`).join(', ')} in '${path}'; known: ${Object.keys(FIELDS).join(', ')}`,
-    );
-  }
-  return parsed as Record<string, unknown>;
 }
