@@ -133,7 +133,8 @@ describe('reporting', () => {
     const ids = p.measurements().map((m) => m.jobId);
     expect(ids.sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => `job-${i}`).sort());
     expect(p.deliveries).toBeGreaterThanOrEqual(9); // repeats, if any, were stored once
-    expect(b.spool.pending()).toHaveLength(0);
+    // The acknowledgement reaches the agent just after the planner stored the batches.
+    await waitFor(() => b.spool.pending().length === 0);
   }, 120_000);
 });
 
@@ -256,11 +257,16 @@ describe('local runtime', () => {
     };
     const ladder = [p.addArtifact(net(64)), p.addArtifact(net(8))];
     const one = { data: new Float32Array(16 * 32 * 32).fill(0.1), dims: [1, 16, 32, 32] };
-    // The bound: 5x the plan's batch-1 latency here, so that the deployment verifies...
+    // The bound sits between the plan's latency for one image and for a batch of 32, both measured
+    // here so that machine load scales them alike: the deployment verifies at batch 1...
     await a.deploy('probe', { deploymentId: 'probe', model: 'net', ladder, bounds: undefined });
-    const samples: number[] = [];
-    for (let i = 0; i < 30; i++) samples.push((await a.runtime.infer('net', one)).latencyMs);
-    const bound = 5 * samples.sort((x, y) => x - y)[15];
+    const median = async (input: typeof one, runs: number) => {
+      const samples: number[] = [];
+      for (let i = 0; i < runs; i++) samples.push((await a.runtime.infer('net', input)).latencyMs);
+      return samples.sort((x, y) => x - y)[Math.floor(runs / 2)];
+    };
+    const heavy = { data: new Float32Array(32 * one.data.length).fill(0.1), dims: [32, 16, 32, 32] };
+    const bound = Math.sqrt((await median(one, 31)) * (await median(heavy, 11)));
     await a.deploy('d1', {
       deploymentId: 'd1',
       model: 'net',
@@ -272,8 +278,7 @@ describe('local runtime', () => {
       p.events().find((e) => e.deploymentId === 'd1' && ['active', 'rolled-back'].includes(e.detail));
     await waitFor(() => outcome() !== undefined);
     expect(outcome()!.detail).toBe('active');
-    // ...then load: batches of 32 take far longer than the bound on the plan.
-    const heavy = { data: new Float32Array(32 * one.data.length).fill(0.1), dims: [32, 16, 32, 32] };
+    // ...then load: batches of 32 take longer than the bound on the plan.
     for (let i = 0; i < 200 && a.runtime.current('net').step === 0; i++) await a.runtime.infer('net', heavy);
     await waitFor(() => a.runtime.current('net').step === 1, 10_000);
     await waitFor(() => p.events().some((e) => e.kind === EventKind.EVENT_KIND_LADDER_STEP_DOWN));

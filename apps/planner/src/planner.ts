@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { type Logger } from 'pino';
+import { writeFileAtomic } from '@blinknet/onnx';
+import { AgentServiceService } from '@blinknet/proto/v1/agent';
+import { type OpenedDatabase, openDatabase } from '@blinknet/store';
+import { AgentServiceImpl } from './agent-service';
+import { type PlannerConfig } from './config';
+
+/** Messages up to 8 MiB (artifact chunks are 1 MiB; uploads come as chunked streams). */
+const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+/** The running planner: database (migrated at start) and gRPC services. */
+export class Planner {
+  private constructor(
+    readonly db: OpenedDatabase,
+    readonly agents: AgentServiceImpl,
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(config: PlannerConfig, log: Logger): Promise<Planner> {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const db = await openDatabase(join(config.dataDir, 'planner.db'));
+    if (db.appliedMigrations.length > 0) log.info({ migrations: db.appliedMigrations }, 'database migrated');
+    const agents = new AgentServiceImpl({
+      db,
+      dataDir: config.dataDir,
+      enrollmentSecret: config.enrollmentSecret ?? enrollmentSecret(config.dataDir, log),
+    });
+    const server = new Server({
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    });
+    server.addService(AgentServiceService, agents.handlers());
+    let port: number;
+    try {
+      port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(`0.0.0.0:${config.port}`, ServerCredentials.createInsecure(), (error, bound) =>
+          error ? reject(error) : resolve(bound),
+        ),
+      );
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+    log.info({ port, dataDir: config.dataDir }, 'planner listening');
+    return new Planner(db, agents, server, port);
+  }
+
+  /** Finishes in-flight calls, then closes the database. */
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    await this.db.close();
+  }
+}
+
+/** The fleet's enrollment secret: generated on first start and kept in the data dir, readable by its owner only. */
+function enrollmentSecret(dataDir: string, log: Logger): string {
+  const path = join(dataDir, 'enrollment-secret');
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const secret = randomBytes(24).toString('base64url');
+  writeFileAtomic(path, Buffer.from(`${secret}\n`), 0o600);
+  log.info({ path }, 'enrollment secret generated; give it to devices as BLINKNET_ENROLLMENT_SECRET');
+  return secret;
+}
