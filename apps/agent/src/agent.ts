@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Server, ServerCredentials, Server as GrpcServer } from '@grpc/grpc-js';
 import { type Logger } from 'pino';
 import { toError } from '@blinknet/core';
-import { decodeModel, describeLayers } from '@blinknet/onnx';
+import { decodeModel, weightBytes } from '@blinknet/onnx';
 import {
   type DeployJob,
   type DeviceEvent,
@@ -28,7 +28,7 @@ import { LadderMonitor, type MonitorDecision } from './monitor';
 import { layerLatency, modelLatency, modelMemory, type Subject } from './measurements';
 import { type ArtifactSource, ModelStore } from './model-store';
 import { PlannerClient } from './planner-client';
-import { profileModel } from './profiler';
+import { modelInputs, profileModel } from './profiler';
 import { Reporter } from './reporter';
 import { addLocalRuntimeService } from './runtime-server';
 import { Spool } from './spool';
@@ -72,12 +72,13 @@ export class Agent {
     // The data dir holds the device token: private to this user.
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const planner = new PlannerClient(config.planner);
+    const facts = deviceFacts();
     const { identity, registered } = await loadOrRegister(config.dataDir, config, (secret) =>
       planner.register({
         enrollmentSecret: secret,
         deviceClass: config.deviceClass,
         name: config.name,
-        facts: { ...deviceFacts(), executionProviders: [...deviceFacts().executionProviders] },
+        facts: { ...facts, executionProviders: [...facts.executionProviders] },
       }),
     );
     planner.authenticate(identity.token);
@@ -291,16 +292,13 @@ export class Agent {
         },
       },
     );
-    const input = model.graph!.input.find((i) => !model.graph!.initializer.some((t) => t.name === i.name))!;
-    const dims = input.type!.tensorType!.shape!.dim.map((d, i) =>
-      d.dimValue !== undefined && d.dimValue > 0n ? Number(d.dimValue) : i === 0 ? job.batchSize || 1 : 1,
-    );
-    const memory = await measureModelMemory(path, { [input.name]: dims }, session);
-    const weightBytes = describeLayers(model).reduce((n, l) => n + l.weightBytes, 0);
+    const inputs = modelInputs(model, job.batchSize || 1);
+    const dims = Object.fromEntries(Object.entries(inputs).map(([name, tensor]) => [name, tensor.dims]));
+    const memory = await measureModelMemory(path, dims, session);
     const measurements = [
       ...profile.layers.map((m) => layerLatency(subject, m.layer, m.option, m)),
       modelLatency(subject, profile.endToEnd, profile.nodes),
-      modelMemory(subject, memory, weightBytes, profile.endToEnd.context),
+      modelMemory(subject, memory, weightBytes(model), profile.endToEnd.context),
     ];
     this.report(measurements);
     log.info({ measurements: measurements.length }, 'profile spooled');
@@ -376,8 +374,7 @@ export class Agent {
         intraOpThreads: this.config.threads,
       },
     );
-    const model = decodeModel(readFileSync(path), path);
-    const weightBytes = describeLayers(model).reduce((n, l) => n + l.weightBytes, 0);
+    const weights = weightBytes(decodeModel(readFileSync(path), path));
     const storageBytes = job.ladder.reduce((n, r) => n + r.bytes, 0);
     const bounds = job.bounds;
     const violations: DeviceEvent[] = [];
@@ -400,10 +397,7 @@ export class Agent {
     check(memory.addedBytes, bounds?.memoryBytes, 'memory');
     check(storageBytes, bounds?.storageBytes, 'storage');
     return {
-      measurements: [
-        modelLatency(subject, latency),
-        modelMemory(subject, memory, weightBytes, latency.context),
-      ],
+      measurements: [modelLatency(subject, latency), modelMemory(subject, memory, weights, latency.context)],
       violations,
     };
   }

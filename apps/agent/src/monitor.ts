@@ -33,9 +33,23 @@ export type MonitorDecision =
   | { readonly kind: 'step-up'; readonly observedMs: number; readonly boundMs: number }
   | { readonly kind: 'violated'; readonly observedMs: number; readonly boundMs: number };
 
+/** The first index of `sorted` whose value is >= `value`. */
+function sortedIndex(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 interface ModelState {
   bounds: MonitoredBounds;
+  /** Latencies in arrival order, and the same values sorted. */
   window: number[];
+  sorted: number[];
   step: number;
   steps: number;
   slackSince: number | undefined;
@@ -70,6 +84,7 @@ export class LadderMonitor {
     this.models.set(model, {
       bounds,
       window: [],
+      sorted: [],
       step,
       steps,
       slackSince: undefined,
@@ -79,22 +94,20 @@ export class LadderMonitor {
     });
   }
 
-  forget(model: string): void {
-    this.models.delete(model);
-  }
-
   /** Records one request's latency; returns the move to make, if any (at most one per window). */
   record(model: string, latencyMs: number): MonitorDecision | undefined {
     const state = this.models.get(model);
     const bound = state?.bounds.latencyMs;
     if (!state || !bound) return undefined;
+    // Called on every served request: the window is kept sorted as well (two binary searches and
+    // short moves) rather than sorted again for each decision.
     state.window.push(latencyMs);
-    if (state.window.length > this.windowSize) state.window.shift();
+    state.sorted.splice(sortedIndex(state.sorted, latencyMs), 0, latencyMs);
+    if (state.window.length > this.windowSize) {
+      state.sorted.splice(sortedIndex(state.sorted, state.window.shift()!), 1);
+    }
     if (state.window.length < this.minSamples) return undefined;
-    const observed = quantile(
-      [...state.window].sort((a, b) => a - b),
-      (state.bounds.latencyPercentile || 95) / 100,
-    );
+    const observed = quantile(state.sorted, (state.bounds.latencyPercentile || 95) / 100);
     const now = this.now();
     if (observed > bound) {
       state.slackSince = undefined;
@@ -110,6 +123,7 @@ export class LadderMonitor {
       if (state.lastViolationAt === undefined || state.window.length >= this.windowSize) {
         state.lastViolationAt = now;
         state.window = [];
+        state.sorted = [];
         return { kind: 'violated', observedMs: observed, boundMs: bound };
       }
       return undefined;
@@ -148,6 +162,7 @@ export class LadderMonitor {
   private moved(state: ModelState, step: number): void {
     state.step = step;
     state.window = [];
+    state.sorted = [];
     state.slackSince = undefined;
   }
 }

@@ -97,7 +97,7 @@ const NODE_PROFILE_RUNS = 10;
 const SETTLE_MS = 500;
 
 /** Seeded inputs of the model's graph inputs' shapes at `batchSize`. */
-function modelInputs(model: ModelProto, batchSize: number): Record<string, FloatTensor> {
+export function modelInputs(model: ModelProto, batchSize: number): Record<string, FloatTensor> {
   const shapes = inferShapes(model, { batchSize });
   return Object.fromEntries(
     [...new GraphView(model).graphInputs].map((name, i) => {

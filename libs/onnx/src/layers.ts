@@ -88,6 +88,11 @@ const PARAMETER_TYPES: ReadonlySet<number> = new Set([
   DataType.INT8,
 ]);
 
+/** Bytes of all initializers as stored: what a model's weights take in its file. */
+export function weightBytes(model: ModelProto): number {
+  return (model.graph?.initializer ?? []).reduce((n, t) => n + tensorByteSize(t), 0);
+}
+
 /** Elements of all weight initializers (not int64 shape constants): a model's parameter count as stored. */
 export function countParameters(model: ModelProto): number {
   return (model.graph?.initializer ?? [])
