@@ -43,6 +43,8 @@ async function main(): Promise<void> {
       storagePath: 'bench.onnx',
       inputName: 'x',
       inputDims: [1, 3, 32, 32],
+      activationPeakBytes: 0,
+      otherWeightBytes: 0,
       options: layers.flatMap((layer) =>
         OPTIONS.map((option) => ({ layer, option, weightBytes: 1000, flops: 1e6 })),
       ),

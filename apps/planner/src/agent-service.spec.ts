@@ -95,6 +95,8 @@ describe('AgentService with a real agent', () => {
       storagePath: `models/${sha256}.onnx`,
       inputName: 'data',
       inputDims: [1, 3, 32, 32],
+      activationPeakBytes: 0,
+      otherWeightBytes: 0,
       options: layers.flatMap((layer) =>
         options.map((option) => ({ layer, option, weightBytes: 1, flops: 1 })),
       ),

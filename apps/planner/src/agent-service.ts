@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { type Metadata, type ServerWritableStream, type ServiceError, status } from '@grpc/grpc-js';
@@ -27,11 +27,10 @@ import {
   pendingJobs,
   registerDevice,
 } from '@blinknet/store';
+import { bearerToken, sha256, tokenMatches } from './auth';
 
 /** Artifact chunks are at most this big (well under gRPC's 4 MB default message limit). */
 export const CHUNK_BYTES = 1024 * 1024;
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
 const MEASUREMENT_KINDS: Partial<Record<MeasurementKind, MeasurementInput['kind']>> = {
   [MeasurementKind.MEASUREMENT_KIND_LAYER_LATENCY]: 'layer-latency',
@@ -109,8 +108,7 @@ export class AgentServiceImpl {
   }
 
   private async authenticate(metadata: Metadata): Promise<DeviceRecord | undefined> {
-    const header = String(metadata.get('authorization')[0] ?? '');
-    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    const token = bearerToken(metadata);
     if (!token) return undefined;
     return deviceByTokenHash(this.options.db.prisma, sha256(token).toString('hex'));
   }
@@ -124,8 +122,7 @@ export class AgentServiceImpl {
     return {
       register: (call, callback) => {
         (async () => {
-          const secret = sha256(call.request.enrollmentSecret);
-          if (!timingSafeEqual(secret, sha256(this.options.enrollmentSecret))) {
+          if (!tokenMatches(call.request.enrollmentSecret, this.options.enrollmentSecret)) {
             return callback({ code: status.PERMISSION_DENIED, details: 'wrong enrollment secret' });
           }
           const { deviceClass, name } = call.request;

@@ -7,6 +7,10 @@ export interface PlannerConfig {
   readonly dataDir: string;
   /** Secret devices present to enrol; generated and saved under the data dir (0600) when not given. */
   readonly enrollmentSecret?: string;
+  /** Token operators present to the admin API; generated and saved under the data dir (0600) when not given. */
+  readonly adminToken?: string;
+  /** Most images of the calibration split the accuracy model evaluates each option on. @default 1000 */
+  readonly calibrationImages: number;
   readonly logLevel: string;
 }
 
@@ -22,6 +26,16 @@ const SPECS: Record<keyof PlannerConfig, SettingSpec> = {
     env: 'BLINKNET_ENROLLMENT_SECRET',
     help: 'secret devices enrol with (default: generated once, kept in <data-dir>/enrollment-secret)',
   },
+  adminToken: {
+    flag: 'admin-token',
+    env: 'BLINKNET_ADMIN_TOKEN',
+    help: 'token for the admin API and the blinknet CLI (default: generated once, kept in <data-dir>/admin-token)',
+  },
+  calibrationImages: {
+    flag: 'calibration-images',
+    env: 'BLINKNET_CALIBRATION_IMAGES',
+    help: 'most calibration images the accuracy model scores each option on (default 1000)',
+  },
   logLevel: {
     flag: 'log-level',
     env: 'BLINKNET_LOG_LEVEL',
@@ -33,8 +47,9 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'
 
 export const PLANNER_USAGE = `usage: blinknet-planner --data-dir DIR [--port 7070] [options]
 
-The BlinkNet planner: enrols devices, stores what they measure, and (coming) plans and deploys
-approximated models within each device class's bounds.
+The BlinkNet planner: enrols devices, stores what they measure, keeps a cost model per device class
+and an accuracy model per uploaded model, and plans per-layer approximations within each policy's
+bounds. Operators use the admin API through the \`blinknet\` CLI.
 
 ${settingsUsage(SPECS, CONFIG_ENV)}`;
 
@@ -59,6 +74,8 @@ export function parsePlannerConfig(
       port,
       dataDir: required('dataDir'),
       enrollmentSecret: values.enrollmentSecret?.value,
+      adminToken: values.adminToken?.value,
+      calibrationImages: integer('calibrationImages', 1) ?? 1000,
       logLevel,
     },
   };

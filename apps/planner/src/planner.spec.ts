@@ -10,9 +10,12 @@ import { Planner } from './planner';
 describe('Planner', () => {
   it('migrates its database, keeps a generated enrollment secret private, enrols with it, stops cleanly', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'blinknet-planner-')), 'var');
-    const planner = await Planner.start({ port: 0, dataDir, logLevel: 'silent' }, pino({ level: 'silent' }));
+    const planner = await Planner.start(
+      { port: 0, dataDir, logLevel: 'silent', calibrationImages: 1000 },
+      pino({ level: 'silent' }),
+    );
     try {
-      expect(planner.db.appliedMigrations).toEqual(['0001_init', '0002_planner']);
+      expect(planner.db.appliedMigrations).toEqual(['0001_init', '0002_planner', '0003_models']);
       const secretPath = join(dataDir, 'enrollment-secret');
       expect(statSync(secretPath).mode & 0o777).toBe(0o600);
       const client = new AgentServiceClient(`127.0.0.1:${planner.port}`, credentials.createInsecure());
@@ -42,7 +45,14 @@ describe('parsePlannerConfig', () => {
   it('defaults the port, requires a data dir, refuses bad values naming them', () => {
     expect(parsePlannerConfig(['--data-dir', 'var'], {}, read)).toEqual({
       help: false,
-      config: { port: 7070, dataDir: 'var', enrollmentSecret: undefined, logLevel: 'info' },
+      config: {
+        port: 7070,
+        dataDir: 'var',
+        enrollmentSecret: undefined,
+        adminToken: undefined,
+        calibrationImages: 1000,
+        logLevel: 'info',
+      },
     });
     expect(() => parsePlannerConfig([], {}, read)).toThrow(/--data-dir: is required/);
     expect(() => parsePlannerConfig(['--data-dir', 'v'], { BLINKNET_PORT: '70000' }, read)).toThrow(

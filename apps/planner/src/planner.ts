@@ -4,19 +4,23 @@ import { join } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { type Logger } from 'pino';
 import { writeFileAtomic } from '@blinknet/onnx';
+import { AdminServiceService } from '@blinknet/proto/v1/admin';
 import { AgentServiceService } from '@blinknet/proto/v1/agent';
 import { type OpenedDatabase, openDatabase } from '@blinknet/store';
+import { AccuracyWorker } from './accuracy';
+import { AdminServiceImpl } from './admin-service';
 import { AgentServiceImpl } from './agent-service';
 import { type PlannerConfig } from './config';
 
 /** Messages up to 8 MiB (artifact chunks are 1 MiB; uploads come as chunked streams). */
 const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
-/** The running planner: database (migrated at start) and gRPC services. */
+/** The running planner: database (migrated at start), the accuracy worker and the gRPC services. */
 export class Planner {
   private constructor(
     readonly db: OpenedDatabase,
     readonly agents: AgentServiceImpl,
+    readonly accuracy: AccuracyWorker,
     private readonly server: Server,
     readonly port: number,
   ) {}
@@ -28,13 +32,33 @@ export class Planner {
     const agents = new AgentServiceImpl({
       db,
       dataDir: config.dataDir,
-      enrollmentSecret: config.enrollmentSecret ?? enrollmentSecret(config.dataDir, log),
+      enrollmentSecret:
+        config.enrollmentSecret ??
+        secretFile(
+          config.dataDir,
+          'enrollment-secret',
+          log,
+          'give it to devices as BLINKNET_ENROLLMENT_SECRET',
+        ),
+    });
+    const accuracy = new AccuracyWorker(db, config.dataDir, log.child({ part: 'accuracy' }), {
+      calibrationImages: config.calibrationImages,
+    });
+    const admin = new AdminServiceImpl({
+      db,
+      dataDir: config.dataDir,
+      adminToken:
+        config.adminToken ??
+        secretFile(config.dataDir, 'admin-token', log, 'give it to operators as BLINKNET_ADMIN_TOKEN'),
+      accuracy,
+      agents,
     });
     const server = new Server({
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     });
     server.addService(AgentServiceService, agents.handlers());
+    server.addService(AdminServiceService, admin.handlers());
     let port: number;
     try {
       port = await new Promise<number>((resolve, reject) =>
@@ -47,22 +71,24 @@ export class Planner {
       throw error;
     }
     log.info({ port, dataDir: config.dataDir }, 'planner listening');
-    return new Planner(db, agents, server, port);
+    await accuracy.start();
+    return new Planner(db, agents, accuracy, server, port);
   }
 
-  /** Finishes in-flight calls, then closes the database. */
+  /** Finishes in-flight calls and the option being evaluated, then closes the database. */
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    await this.accuracy.stop();
     await this.db.close();
   }
 }
 
-/** The fleet's enrollment secret: generated on first start and kept in the data dir, readable by its owner only. */
-function enrollmentSecret(dataDir: string, log: Logger): string {
-  const path = join(dataDir, 'enrollment-secret');
+/** A secret generated on first start and kept in the data dir, readable by its owner only. */
+function secretFile(dataDir: string, name: string, log: Logger, hint: string): string {
+  const path = join(dataDir, name);
   if (existsSync(path)) return readFileSync(path, 'utf8').trim();
   const secret = randomBytes(24).toString('base64url');
   writeFileAtomic(path, Buffer.from(`${secret}\n`), 0o600);
-  log.info({ path }, 'enrollment secret generated; give it to devices as BLINKNET_ENROLLMENT_SECRET');
+  log.info({ path }, `${name} generated; ${hint}`);
   return secret;
 }

@@ -37,6 +37,11 @@ export class NotFoundError extends BlinkNetError {
   }
 }
 
+/** Thrown when the system is not yet in the state an operation needs (e.g. a model not profiled yet). */
+export class PreconditionError extends BlinkNetError {
+  override readonly name: string = 'PreconditionError';
+}
+
 /** Normalises anything thrown into an Error so that callers can log `.message` safely. */
 export function toError(thrown: unknown): Error {
   return thrown instanceof Error ? thrown : new Error(String(thrown));

@@ -1,4 +1,4 @@
-export { BlinkNetError, InvalidArgumentError, NotFoundError, toError } from './errors';
+export { BlinkNetError, InvalidArgumentError, NotFoundError, PreconditionError, toError } from './errors';
 export { BYTES_PER_MB, BYTES_PER_MIB, formatBytes, formatCount } from './units';
 export { matrix, type Matrix, type MatrixEngine, type MultiplyOptions, productShape } from './matrix';
 export {

@@ -43,7 +43,14 @@ export {
 } from './attributes';
 export { GraphView, nodeLabel } from './graph';
 export { inferShapes, isSupportedOp, type ShapeInferenceOptions, type ValueInfo } from './shape-inference';
-export { APPROXIMABLE_OPS, countParameters, describeLayers, type LayerInfo, weightBytes } from './layers';
+export {
+  activationPeakBytes,
+  APPROXIMABLE_OPS,
+  countParameters,
+  describeLayers,
+  type LayerInfo,
+  weightBytes,
+} from './layers';
 export { ModelBuilder, type ConvSpec, type ModelBuilderOptions, type PoolSpec, valueInfo } from './builder';
 export { SeededRandom } from './random';
 export { extractSubgraph } from './subgraph';

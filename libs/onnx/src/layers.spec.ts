@@ -1,7 +1,7 @@
 import { type ModelProto } from '@blinknet/proto/onnx';
 import { attribute } from './attributes';
 import { ModelBuilder } from './builder';
-import { countParameters, describeLayers } from './layers';
+import { activationPeakBytes, countParameters, describeLayers } from './layers';
 import { tensorFromProto } from './tensor';
 
 function convNet(): ModelProto {
@@ -69,5 +69,13 @@ describe('describeLayers', () => {
   it('counts parameters from weight initializers only', () => {
     const model = convNet();
     expect(countParameters(model)).toBe(6 * 18 + 6 + 96 * 96 + 96 + 96 * 5);
+  });
+});
+
+describe('activationPeakBytes', () => {
+  it('is the most bytes one node reads and writes at once, constants excluded', () => {
+    // relu holds the conv's output (6 x 8 x 8 floats) in and out: more than conv (4 x 8 x 8 in).
+    expect(activationPeakBytes(convNet())).toBe(2 * 6 * 64 * 4);
+    expect(activationPeakBytes(convNet(), { batchSize: 4 })).toBe(4 * 2 * 6 * 64 * 4);
   });
 });

@@ -1,6 +1,6 @@
 import { type ModelProto, type NodeProto } from '@blinknet/proto/onnx';
 import { intAttribute } from './attributes';
-import { DataType } from './dtype';
+import { DataType, dataTypeInfo } from './dtype';
 import { GraphView, nodeLabel } from './graph';
 import { inferShapes, type ShapeInferenceOptions, type ValueInfo } from './shape-inference';
 import { elementCount, tensorByteSize } from './tensor';
@@ -91,6 +91,25 @@ const PARAMETER_TYPES: ReadonlySet<number> = new Set([
 /** Bytes of all initializers as stored: what a model's weights take in its file. */
 export function weightBytes(model: ModelProto): number {
   return (model.graph?.initializer ?? []).reduce((n, t) => n + tensorByteSize(t), 0);
+}
+
+/**
+ * The most activation bytes one node holds at once at batch 1 (its non-constant inputs and its
+ * outputs), from the inferred shapes: the floor of what a session needs beyond the weights.
+ */
+export function activationPeakBytes(model: ModelProto, options: ShapeInferenceOptions = {}): number {
+  const shapes = inferShapes(model, options);
+  const constants = new Set((model.graph?.initializer ?? []).map((t) => t.name));
+  const bytes = (name: string) => {
+    const info = name && !constants.has(name) ? shapes.get(name) : undefined;
+    return info ? elementCount(info.dims) * (dataTypeInfo(info.elemType)?.bytes ?? 4) : 0;
+  };
+  let peak = 0;
+  for (const node of model.graph?.node ?? []) {
+    const held = [...node.input, ...node.output].reduce((n, name) => n + bytes(name), 0);
+    peak = Math.max(peak, held);
+  }
+  return peak;
 }
 
 /** Elements of all weight initializers (not int64 shape constants): a model's parameter count as stored. */

@@ -1,4 +1,4 @@
-import { BlinkNetError } from '@blinknet/core';
+import { BlinkNetError, PreconditionError } from '@blinknet/core';
 
 /** Thrown when HiGHS ends without a proof (an error or a limit status) or its plan cannot be repaired. */
 export class SolverError extends BlinkNetError {
@@ -10,5 +10,17 @@ export class SolverError extends BlinkNetError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/** Thrown when a device class lacks the measurements a plan needs; `missing` says which. */
+export class NotProfiledError extends PreconditionError {
+  override readonly name: string = 'NotProfiledError';
+
+  constructor(
+    readonly model: string,
+    readonly missing: string,
+  ) {
+    super(`${model} has no ${missing} measured on this device class yet`);
   }
 }

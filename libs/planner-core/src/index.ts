@@ -6,7 +6,8 @@
  * - solveExact: the specialised exact search (falls back to solveMilp past its budget);
  * - solveMilp: HiGHS (WebAssembly) on the 0-1 programme, the reference;
  * - noApproximation, uniformLevel, greedyNetAdapt: baselines for the evaluation;
- * - ladder: the plan plus variants under scaled latency bounds, for on-device step-down.
+ * - ladder: the plan plus variants under scaled latency bounds, for on-device step-down;
+ * - classCosts, modelProblem: a device class's cost model from its measurements, as a solver problem.
  * A feasible result is checked against every bound (relative tolerance RELATIVE_TOLERANCE) before it is
  * returned; an infeasible one names the unreachable bounds and each figure's least reachable value.
  */
@@ -22,7 +23,15 @@ export type {
   SolveMethod,
   TightestFigures,
 } from './types';
-export { SolverError } from './errors';
+export { NotProfiledError, SolverError } from './errors';
+export {
+  type ClassCosts,
+  classCosts,
+  type ClassMeasurement,
+  type LadderOption,
+  modelProblem,
+  type ModelVersionCosts,
+} from './cost-model';
 export { RELATIVE_TOLERANCE } from './model';
 export { solveMilp } from './milp';
 export { type ExactOptions, type ExactStats, solveExact, solveExactSync } from './exact';

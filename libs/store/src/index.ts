@@ -1,8 +1,21 @@
 export { type OpenedDatabase, openDatabase, type PrismaClient } from './database';
 export { MigrationError } from './errors';
 export { applyMigrations, listMigrations, type Migration, MIGRATIONS_DIR } from './migrations';
-export { type ModelVersionInput, saveModelVersion } from './models';
 export {
+  ACCURACY_STATES,
+  type AccuracyState,
+  latestModelVersion,
+  listModelVersions,
+  modelVersionBySha256,
+  type ModelVersionInput,
+  type ModelVersionRecord,
+  saveModelVersion,
+  setAccuracyState,
+  setOptionAccuracy,
+} from './models';
+export {
+  classMeasurements,
+  type ClassMeasurementRecord,
   EVENT_KINDS,
   type EventInput,
   type EventKind,
@@ -13,5 +26,32 @@ export {
   type MeasurementKind,
   type ReportInput,
 } from './reports';
-export { type DeviceRecord, deviceByTokenHash, fileBySha256, registerDevice } from './devices';
-export { completeJobs, enqueueJob, JOB_KINDS, type JobKind, type JobRecord, pendingJobs } from './jobs';
+export {
+  type DeviceClassSummary,
+  type DeviceRecord,
+  type DeviceSummary,
+  deviceByTokenHash,
+  fileBySha256,
+  listDeviceClasses,
+  listDevices,
+  registerDevice,
+} from './devices';
+export {
+  completeJobs,
+  enqueueJob,
+  enqueueJobOnce,
+  JOB_KINDS,
+  type JobKind,
+  type JobRecord,
+  pendingJobs,
+} from './jobs';
+export {
+  deletePolicy,
+  describeScope,
+  getPolicy,
+  LATENCY_PERCENTILES,
+  type PolicyInput,
+  type PolicyRecord,
+  type PolicyScope,
+  setPolicy,
+} from './policies';

@@ -30,6 +30,15 @@ export async function enqueueJob(
   return { id: job.id, deviceId: job.deviceId, kind: job.kind as JobKind, payload: job.payload };
 }
 
+/** Queues a job unless one with its id exists already (pending or done): undefined then. */
+export async function enqueueJobOnce(
+  prisma: PrismaClient,
+  input: Parameters<typeof enqueueJob>[1],
+): Promise<JobRecord | undefined> {
+  if (await prisma.job.findUnique({ where: { id: input.id }, select: { id: true } })) return undefined;
+  return enqueueJob(prisma, input);
+}
+
 /** A device's pending jobs, oldest first. */
 export async function pendingJobs(prisma: PrismaClient, deviceId: string): Promise<JobRecord[]> {
   const jobs = await prisma.job.findMany({

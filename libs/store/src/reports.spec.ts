@@ -29,6 +29,8 @@ beforeEach(async () => {
     datasetId: 'mnist',
     inputName: 'input',
     inputDims: [1, 1, 32, 32],
+    activationPeakBytes: 0,
+    otherWeightBytes: 0,
     options: ['exact', 'lowrank:r=2', 'int8:compute'].map((option) => ({
       layer: 'conv1',
       option,
@@ -128,6 +130,8 @@ describe('saveModelVersion', () => {
       storagePath: 'x',
       inputName: 'input',
       inputDims: [1],
+      activationPeakBytes: 0,
+      otherWeightBytes: 0,
       options: [],
     });
     expect(again.created).toBe(false);

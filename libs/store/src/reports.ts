@@ -2,6 +2,7 @@ import { InvalidArgumentError, NotFoundError } from '@blinknet/core';
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { type OpenedDatabase, writerOf } from './database';
+import { type PrismaClient } from './generated/prisma/client';
 
 export const MEASUREMENT_KINDS = ['layer-latency', 'model-latency', 'model-memory'] as const;
 export type MeasurementKind = (typeof MEASUREMENT_KINDS)[number];
@@ -215,4 +216,72 @@ function prepare(sql: Database.Database) {
     batch: sql.prepare('INSERT INTO "ReportBatch" ("batchId", "deviceId", "receivedAt") VALUES (?, ?, ?)'),
     seen: sql.prepare('UPDATE "Device" SET "lastSeenAt" = ? WHERE "id" = ?'),
   };
+}
+
+/** One stored figure of a device class, as the cost model reads it. */
+export type ClassMeasurementRecord =
+  | {
+      readonly kind: 'layer-latency';
+      readonly deviceId: string;
+      readonly layer: string;
+      readonly option: string;
+      readonly medianMs: number;
+      readonly at: number;
+    }
+  | {
+      readonly kind: 'model-latency';
+      readonly deviceId: string;
+      readonly medianMs: number;
+      readonly p95Ms: number;
+      readonly p99Ms: number;
+      readonly at: number;
+    }
+  | {
+      readonly kind: 'model-memory';
+      readonly deviceId: string;
+      readonly residentBytes: number;
+      readonly weightBytes: number;
+      readonly at: number;
+    };
+
+/** Every figure measured for a model version on a class's devices (`at`: unix ms). */
+export async function classMeasurements(
+  prisma: PrismaClient,
+  deviceClassId: string,
+  modelVersionId: string,
+): Promise<ClassMeasurementRecord[]> {
+  const rows = await prisma.measurement.findMany({
+    where: { deviceClassId, modelVersionId },
+    include: { layerOption: { select: { layer: true, option: true } } },
+  });
+  return rows.map((m): ClassMeasurementRecord => {
+    const at = m.measuredAt.getTime();
+    if (m.kind === 'layer-latency') {
+      return {
+        kind: 'layer-latency',
+        deviceId: m.deviceId,
+        layer: m.layerOption!.layer,
+        option: m.layerOption!.option,
+        medianMs: m.medianMs!,
+        at,
+      };
+    }
+    if (m.kind === 'model-latency') {
+      return {
+        kind: 'model-latency',
+        deviceId: m.deviceId,
+        medianMs: m.medianMs!,
+        p95Ms: m.p95Ms!,
+        p99Ms: m.p99Ms!,
+        at,
+      };
+    }
+    return {
+      kind: 'model-memory',
+      deviceId: m.deviceId,
+      residentBytes: Number(m.residentBytes),
+      weightBytes: Number(m.weightBytes),
+      at,
+    };
+  });
 }

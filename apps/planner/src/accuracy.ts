@@ -1,0 +1,232 @@
+/**
+ * The accuracy model of each uploaded model version, computed on the planner with onnxruntime: the
+ * top-1 accuracy with each single (layer, option) applied, on a calibration split, stored per option
+ * (the solver predicts a plan's loss as the sum of its options' losses). With a labelled data set:
+ * calibration = the first half of its test split (capped), held-out = the second half, and the
+ * data-aware options fit on train images; without one, top-1 agreement with the original model on
+ * seeded random inputs. Work resumes where it stopped after a restart: only options without a
+ * stored accuracy are evaluated.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Logger } from 'pino';
+import { toError } from '@blinknet/core';
+import { applyPlan } from '@blinknet/approx';
+import { decodeModel, encodeModel } from '@blinknet/onnx';
+import { CalibrationRunner, type FloatTensor, ModelSession, OrtMatrixEngine } from '@blinknet/runtime';
+import {
+  listModelVersions,
+  modelVersionBySha256,
+  type ModelVersionRecord,
+  type OpenedDatabase,
+  setAccuracyState,
+  setOptionAccuracy,
+} from '@blinknet/store';
+import { argmaxRows, type DatasetName, loadDataset, toInputBatch } from '@blinknet/zoo';
+import { datasetLayout } from './catalog';
+
+export interface AccuracySettings {
+  /** Most images of the calibration split. @default 1000 */
+  readonly calibrationImages?: number;
+  /** Train images (or random inputs) the data-aware options fit on. @default 256 */
+  readonly activationImages?: number;
+  /** Random inputs for agreement when a model has no data set. @default 64 */
+  readonly agreementInputs?: number;
+}
+
+/** A labelled set of model inputs, made batch by batch so that large splits need little memory. */
+interface EvalSet {
+  readonly count: number;
+  readonly labels: Uint8Array;
+  batch(start: number, end: number): FloatTensor;
+}
+
+const BATCH = 250;
+
+/** Top-1 accuracy of a model (bytes) on a labelled set. */
+export async function top1(model: Uint8Array, set: EvalSet, inputName: string): Promise<number> {
+  const session = await ModelSession.create(model);
+  try {
+    let correct = 0;
+    for (let start = 0; start < set.count; start += BATCH) {
+      const end = Math.min(start + BATCH, set.count);
+      const outputs = await session.run({ [inputName]: set.batch(start, end) });
+      const logits = outputs[session.outputNames[0]];
+      const predicted = argmaxRows(logits.data, end - start, logits.dims[1]);
+      for (let k = 0; k < predicted.length; k++) if (predicted[k] === set.labels[start + k]) correct++;
+    }
+    return correct / set.count;
+  } finally {
+    await session.dispose();
+  }
+}
+
+/** Seeded standard-normal inputs (Box-Muller over a 32-bit LCG): the same every time. */
+function randomInputs(dims: readonly number[], count: number, seed: number): FloatTensor {
+  const per = dims.slice(1).reduce((a, b) => a * b, 1);
+  const data = new Float32Array(count * per);
+  let state = seed >>> 0;
+  const uniform = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return (state + 0.5) / 4294967296;
+  };
+  for (let i = 0; i < data.length; i++) {
+    data[i] = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  }
+  return { data, dims: [count, ...dims.slice(1)] };
+}
+
+/** The calibration and held-out sets of a version and the inputs its data-aware options fit on. */
+async function splits(version: ModelVersionRecord, model: Uint8Array, settings: Required<AccuracySettings>) {
+  const dims = version.inputDims;
+  if (version.datasetId) {
+    const dataset = version.datasetId as DatasetName;
+    const layout = datasetLayout(dataset, dims);
+    const test = loadDataset(dataset, 'test');
+    const train = loadDataset(dataset, 'train');
+    const side = dims[2];
+    const half = Math.floor(test.count / 2);
+    const part = (from: number, count: number): EvalSet => ({
+      count,
+      labels: test.labels.subarray(from, from + count),
+      batch: (start, end) => ({
+        data: toInputBatch(test, from + start, from + end, layout),
+        dims: [end - start, layout.channels, side, side],
+      }),
+    });
+    const fit = Math.min(settings.activationImages, train.count);
+    return {
+      calibration: part(0, Math.min(settings.calibrationImages, half)),
+      heldOut: part(half, test.count - half),
+      activations: { data: toInputBatch(train, 0, fit, layout), dims: [fit, layout.channels, side, side] },
+    };
+  }
+  // No labels: the original model's own predictions on random inputs are the labels.
+  const inputs = (count: number, seed: number) => randomInputs(dims, count, seed);
+  const labelled = async (count: number, seed: number): Promise<EvalSet> => {
+    const all = inputs(count, seed);
+    const session = await ModelSession.create(model);
+    let labels: Uint8Array;
+    try {
+      const logits = (await session.run({ [version.inputName]: all }))[session.outputNames[0]];
+      labels = argmaxRows(logits.data, count, logits.dims[1]);
+    } finally {
+      await session.dispose();
+    }
+    const per = all.data.length / count;
+    return {
+      count,
+      labels,
+      batch: (start, end) => ({
+        data: all.data.subarray(start * per, end * per),
+        dims: [end - start, ...dims.slice(1)],
+      }),
+    };
+  };
+  return {
+    calibration: await labelled(settings.agreementInputs, 1),
+    heldOut: await labelled(settings.agreementInputs, 2),
+    activations: inputs(settings.activationImages, 3),
+  };
+}
+
+/**
+ * Computes accuracy models one version at a time, in the background of the planner. `enqueue` after
+ * an upload; `start` resumes the versions left pending by a previous run.
+ */
+export class AccuracyWorker {
+  private readonly queue: string[] = [];
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private readonly settings: Required<AccuracySettings>;
+
+  constructor(
+    private readonly db: OpenedDatabase,
+    private readonly dataDir: string,
+    private readonly log: Logger,
+    settings: AccuracySettings = {},
+  ) {
+    this.settings = { calibrationImages: 1000, activationImages: 256, agreementInputs: 64, ...settings };
+  }
+
+  async start(): Promise<void> {
+    for (const v of await listModelVersions(this.db.prisma, { accuracyState: 'pending' }))
+      this.enqueue(v.sha256);
+  }
+
+  enqueue(sha256: string): void {
+    if (this.stopped || this.queue.includes(sha256)) return;
+    this.queue.push(sha256);
+    this.running ??= this.drain().finally(() => (this.running = undefined));
+  }
+
+  /** Resolves when the queue is empty (for tests and orderly shutdown). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Stops after the option being evaluated; what was stored stays. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.length = 0;
+    await this.idle();
+  }
+
+  private async drain(): Promise<void> {
+    for (let sha = this.queue.shift(); sha !== undefined && !this.stopped; sha = this.queue.shift()) {
+      const version = await modelVersionBySha256(this.db.prisma, sha);
+      if (!version || version.accuracyState !== 'pending') continue;
+      const log = this.log.child({ model: version.model, sha256: sha.slice(0, 12) });
+      try {
+        await this.compute(version, log);
+      } catch (error) {
+        const detail = toError(error).message;
+        log.error({ err: detail }, 'accuracy model failed');
+        await setAccuracyState(this.db.prisma, version.id, 'failed', { detail });
+      }
+    }
+  }
+
+  private async compute(version: ModelVersionRecord, log: Logger): Promise<void> {
+    const bytes = readFileSync(join(this.dataDir, version.storagePath));
+    const model = decodeModel(bytes, version.model);
+    const { calibration, heldOut, activations } = await splits(version, bytes, this.settings);
+    const started = performance.now();
+    const baseline = await top1(bytes, calibration, version.inputName);
+    const todo = version.options.filter((o) => o.accuracy === undefined);
+    log.info({ options: todo.length, images: calibration.count }, 'accuracy model started');
+    const engine = new OrtMatrixEngine();
+    const context = { engine, calibration: new CalibrationRunner({ [version.inputName]: activations }) };
+    try {
+      let done = 0;
+      for (const o of todo) {
+        if (this.stopped) return;
+        const accuracy =
+          o.option === 'exact'
+            ? baseline
+            : await top1(
+                encodeModel(await applyPlan(model, { [o.layer]: o.option }, context)),
+                calibration,
+                version.inputName,
+              );
+        await setOptionAccuracy(this.db.prisma, version.id, o.layer, o.option, accuracy);
+        if (++done % 10 === 0) log.info({ done, of: todo.length }, 'accuracy model progress');
+      }
+    } finally {
+      await engine.dispose();
+    }
+    const heldOutAccuracy = await top1(bytes, heldOut, version.inputName);
+    await setAccuracyState(this.db.prisma, version.id, 'ready', {
+      calibrationAccuracy: baseline,
+      heldOutAccuracy,
+    });
+    log.info(
+      {
+        seconds: ((performance.now() - started) / 1000).toFixed(1),
+        calibration: baseline,
+        heldOut: heldOutAccuracy,
+      },
+      'accuracy model ready',
+    );
+  }
+}

@@ -1,0 +1,301 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { Agent } from '@blinknet/agent';
+import {
+  AdminServiceClient,
+  type DeletePolicyResponse,
+  type GetPolicyResponse,
+  type ListDeviceClassesResponse,
+  type ListDevicesResponse,
+  type ListModelVersionsResponse,
+  type Policy,
+  type PolicyScope,
+  type PreviewPlanResponse,
+  type SetPolicyResponse,
+  type UploadModelResponse,
+} from '@blinknet/proto/v1/admin';
+import { encodeModel, ModelBuilder } from '@blinknet/onnx';
+import { readReferenceModel, referenceModel } from '@blinknet/zoo';
+import { Planner } from './planner';
+
+const TOKEN = 'admin-test-token';
+const SECRET = 'fleet-secret';
+let dir: string;
+let planner: Planner;
+let client: AdminServiceClient;
+const agents: Agent[] = [];
+
+const auth = (token = TOKEN) => {
+  const m = new Metadata();
+  m.set('authorization', `Bearer ${token}`);
+  return m;
+};
+
+/** One admin call as a promise, with the admin token unless other metadata is given. */
+function call<Res>(
+  invoke: (metadata: Metadata, callback: (error: ServiceError | null, response: Res) => void) => unknown,
+  metadata = auth(),
+): Promise<Res> {
+  return new Promise((resolve, reject) =>
+    invoke(metadata, (error, response) => (error ? reject(error) : resolve(response))),
+  );
+}
+
+/** Streams a file as the admin API wants it: header, then chunks of at most 1 MiB. */
+function upload(
+  bytes: Uint8Array,
+  header: { name: string; datasetId?: string; sha256?: string; bytes?: number },
+  metadata = auth(),
+): Promise<UploadModelResponse> {
+  return new Promise((resolve, reject) => {
+    const stream = client.uploadModel(metadata, (error, response) =>
+      error ? reject(error) : resolve(response),
+    );
+    stream.write({
+      header: {
+        name: header.name,
+        datasetId: header.datasetId ?? '',
+        sha256: header.sha256 ?? createHash('sha256').update(bytes).digest('hex'),
+        bytes: header.bytes ?? bytes.length,
+      },
+    });
+    for (let at = 0; at < bytes.length; at += 1 << 20)
+      stream.write({ chunk: Buffer.from(bytes.subarray(at, at + (1 << 20))) });
+    stream.end();
+  });
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'blinknet-admin-'));
+  planner = await Planner.start(
+    {
+      port: 0,
+      dataDir: dir,
+      enrollmentSecret: SECRET,
+      adminToken: TOKEN,
+      // A small calibration split keeps the accuracy models quick; the ladder is the real one.
+      calibrationImages: 300,
+      logLevel: 'silent',
+    },
+    pino({ level: process.env.BLINKNET_TEST_LOG ?? 'silent' }),
+  );
+  client = new AdminServiceClient(`127.0.0.1:${planner.port}`, credentials.createInsecure());
+});
+
+afterEach(async () => {
+  client.close();
+  await Promise.all(agents.splice(0).map((a) => a.stop()));
+  await planner.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function startAgent(deviceClass: string): Promise<Agent> {
+  const agent = await Agent.start(
+    {
+      planner: `127.0.0.1:${planner.port}`,
+      deviceClass,
+      dataDir: join(dir, `agent-${agents.length}`),
+      name: `box-${agents.length}`,
+      threads: 1,
+      enrollmentSecret: SECRET,
+      listen: '127.0.0.1:0',
+      logLevel: 'silent',
+    },
+    pino({ level: process.env.BLINKNET_TEST_LOG ?? 'silent' }),
+  );
+  agents.push(agent);
+  return agent;
+}
+
+const lenet = () => readReferenceModel(referenceModel('lenet5-mnist'));
+const cifar = () => readReferenceModel(referenceModel('cifar10quick-fmnist'));
+const scope: PolicyScope = { deviceClass: 'x86-1t', deviceId: undefined };
+const policy = (p: Partial<Policy>): Policy => ({
+  scope,
+  models: [],
+  latencyPercentile: 95,
+  totalLatencyMs: undefined,
+  memoryBytes: undefined,
+  storageBytes: undefined,
+  accuracyFloor: undefined,
+  latencyMargin: undefined,
+  ...p,
+});
+
+describe('AdminService', () => {
+  it('refuses a wrong or missing admin token, writing nothing', async () => {
+    await expect(upload(lenet(), { name: 'lenet5' }, auth('wrong'))).rejects.toThrow(/UNAUTHENTICATED/);
+    await expect(
+      call<ListModelVersionsResponse>((m, cb) => client.listModelVersions({}, m, cb), new Metadata()),
+    ).rejects.toThrow(/UNAUTHENTICATED/);
+    await expect(
+      call<SetPolicyResponse>(
+        (m, cb) => client.setPolicy({ policy: policy({ models: [{ model: 'x' }] }) }, m, cb),
+        auth(''),
+      ),
+    ).rejects.toThrow(/UNAUTHENTICATED/);
+    expect(
+      (await call<ListModelVersionsResponse>((m, cb) => client.listModelVersions({}, m, cb))).versions,
+    ).toEqual([]);
+  });
+
+  it('rejects corrupt, truncated and mislabelled uploads with nothing stored; a repeat is idempotent', async () => {
+    const bytes = lenet();
+    const corrupt = Buffer.from(bytes);
+    corrupt.fill(0xff, 100, 400);
+    await expect(upload(corrupt, { name: 'lenet5' })).rejects.toThrow(/INVALID_ARGUMENT: model:/);
+    await expect(upload(bytes.subarray(0, 1000), { name: 'lenet5', bytes: bytes.length })).rejects.toThrow(
+      /INVALID_ARGUMENT: upload: truncated/,
+    );
+    await expect(upload(bytes, { name: 'lenet5', sha256: '0'.repeat(64) })).rejects.toThrow(
+      /INVALID_ARGUMENT: sha256: the bytes hash to/,
+    );
+    await expect(upload(bytes, { name: 'lenet5', datasetId: 'imagenet' })).rejects.toThrow(
+      /unknown data set 'imagenet'/,
+    );
+    const odd = new ModelBuilder({ name: 'odd' });
+    odd.output(odd.conv(odd.input('x', [1, 1, 27, 27]), { name: 'c', outChannels: 4, kernel: 3 }));
+    await expect(upload(encodeModel(odd.build()), { name: 'odd', datasetId: 'mnist' })).rejects.toThrow(
+      /input \[1, 1, 27, 27\] does not take mnist images/,
+    );
+    expect(
+      (await call<ListModelVersionsResponse>((m, cb) => client.listModelVersions({}, m, cb))).versions,
+    ).toEqual([]);
+
+    const first = await upload(bytes, { name: 'lenet5', datasetId: 'mnist' });
+    expect(first.created).toBe(true);
+    expect(first.version).toMatchObject({
+      model: 'lenet5',
+      bytes: bytes.length,
+      layers: 5,
+      inputDims: [1, 1, 32, 32],
+    });
+    const again = await upload(bytes, { name: 'lenet5', datasetId: 'mnist' });
+    expect(again).toMatchObject({ created: false, version: { sha256: first.version!.sha256 } });
+    expect(
+      (await call<ListModelVersionsResponse>((m, cb) => client.listModelVersions({}, m, cb))).versions,
+    ).toHaveLength(1);
+  }, 60_000);
+
+  it('refuses bad policies naming the field, and unknown classes and models', async () => {
+    await upload(lenet(), { name: 'lenet5', datasetId: 'mnist' });
+    await expect(
+      call<SetPolicyResponse>((m, cb) =>
+        client.setPolicy({ policy: policy({ models: [{ model: 'lenet5' }], totalLatencyMs: 1 }) }, m, cb),
+      ),
+    ).rejects.toThrow(/NOT_FOUND: no device class 'x86-1t'/);
+    await startAgent('x86-1t');
+    const bad: [Partial<Policy>, RegExp][] = [
+      [{ models: [{ model: 'lenet5' }], totalLatencyMs: -1 }, /total_latency_ms: must be a number > 0/],
+      [{ models: [{ model: 'lenet5', latencyMs: 0 }] }, /models.lenet5.latency_ms: must be a number > 0/],
+      [{ models: [{ model: 'lenet5' }], memoryBytes: 0 }, /memory_bytes: must be a number > 0/],
+      [{ models: [{ model: 'lenet5' }] }, /set at least one bound/],
+      [{ models: [] }, /name at least one model/],
+      [{ models: [{ model: 'lenet5' }], storageBytes: 1, latencyMargin: 1.5 }, /latency_margin: must be in/],
+      [{ models: [{ model: 'lenet5' }], storageBytes: 1, latencyPercentile: 90 }, /must be 50, 95 or 99/],
+    ];
+    for (const [p, message] of bad) {
+      await expect(
+        call<SetPolicyResponse>((m, cb) => client.setPolicy({ policy: policy(p) }, m, cb)),
+      ).rejects.toThrow(message);
+    }
+    await expect(
+      call<SetPolicyResponse>((m, cb) =>
+        client.setPolicy({ policy: policy({ models: [{ model: 'nope' }], storageBytes: 1 }) }, m, cb),
+      ),
+    ).rejects.toThrow(/NOT_FOUND: no model named 'nope'/);
+    await expect(call<GetPolicyResponse>((m, cb) => client.getPolicy({ scope }, m, cb))).rejects.toThrow(
+      /NOT_FOUND: no policy for device class/,
+    );
+  }, 60_000);
+
+  it('plans CIFAR-10-quick and LeNet-5 together under joint bounds from a profiled class', async () => {
+    const agent = await startAgent('x86-1t');
+    await upload(cifar(), { name: 'cifar10-quick', datasetId: 'fashion-mnist' });
+    await upload(lenet(), { name: 'lenet5', datasetId: 'mnist' });
+    // Preview before anything is known: a clear precondition, not a guess.
+    const models = [{ model: 'cifar10-quick' }, { model: 'lenet5' }];
+    const set = await call<SetPolicyResponse>((m, cb) =>
+      client.setPolicy({ policy: policy({ models, storageBytes: 1e9 }) }, m, cb),
+    );
+    expect(set.profileJobs).toBe(2);
+    await expect(call<PreviewPlanResponse>((m, cb) => client.previewPlan({ scope }, m, cb))).rejects.toThrow(
+      /FAILED_PRECONDITION/,
+    );
+
+    // The agent profiles both models; the planner computes both accuracy models meanwhile.
+    await waitFor(async () => {
+      const [classes, versions] = await Promise.all([
+        call<ListDeviceClassesResponse>((m, cb) => client.listDeviceClasses({}, m, cb)),
+        call<ListModelVersionsResponse>((m, cb) => client.listModelVersions({}, m, cb)),
+      ]);
+      return (
+        classes.classes[0]?.profiledModels.length === 2 &&
+        versions.versions.every((v) => v.accuracyState === 'ready')
+      );
+    });
+    const devices = await call<ListDevicesResponse>((m, cb) =>
+      client.listDevices({ deviceClass: 'x86-1t' }, m, cb),
+    );
+    expect(devices.devices).toMatchObject([{ id: agent.identity.deviceId, pendingJobs: 0 }]);
+    for (const v of (await call<ListModelVersionsResponse>((m, cb) => client.listModelVersions({}, m, cb)))
+      .versions) {
+      expect(v.optionsEvaluated).toBe(v.options);
+      expect(v.heldOutAccuracy).toBeGreaterThan(0.8);
+    }
+
+    // Bounds that need approximation: 60% of the unapproximated round, 60% of its storage.
+    const unbounded = await call<PreviewPlanResponse>((m, cb) => client.previewPlan({ scope }, m, cb));
+    expect(unbounded.feasible).toBe(true);
+    const original = unbounded.models.map((m) => m.original!);
+    const sum = (key: 'latencyMs' | 'storageBytes' | 'memoryBytes') =>
+      original.reduce((n, f) => n + Number(f[key]), 0);
+    const bounds = {
+      totalLatencyMs: 0.6 * sum('latencyMs'),
+      storageBytes: Math.round(0.6 * sum('storageBytes')),
+      memoryBytes: Math.round(sum('memoryBytes')),
+    };
+    await call<SetPolicyResponse>((m, cb) =>
+      client.setPolicy({ policy: policy({ models, ...bounds }) }, m, cb),
+    );
+    const plan: PreviewPlanResponse = await call<PreviewPlanResponse>((m, cb) =>
+      client.previewPlan({ scope }, m, cb),
+    );
+    expect(plan.feasible).toBe(true);
+    expect(plan.totals!.latencyMs).toBeLessThanOrEqual(bounds.totalLatencyMs * (1 + 1e-9));
+    expect(Number(plan.totals!.storageBytes)).toBeLessThanOrEqual(bounds.storageBytes);
+    expect(Number(plan.totals!.memoryBytes)).toBeLessThanOrEqual(bounds.memoryBytes);
+    const approximated = plan.models.flatMap((m) => m.layers.filter((l) => l.option !== 'exact'));
+    expect(approximated.length).toBeGreaterThan(0);
+    for (const l of approximated) expect(l.why).toMatch(/^saves .* for \d+\.\d\d accuracy points$/);
+    for (const m of plan.models) {
+      const layerSum = m.layers.reduce((n, l) => n + l.latencyMs, 0);
+      expect(m.predicted!.latencyMs).toBeCloseTo(layerSum, 6);
+      expect(m.predicted!.accuracy).toBeLessThanOrEqual(m.original!.accuracy);
+    }
+
+    // A storage bound below the file overheads cannot be met: named, with the tightest figures.
+    await call<SetPolicyResponse>((m, cb) =>
+      client.setPolicy({ policy: policy({ models, storageBytes: 1000 }) }, m, cb),
+    );
+    const infeasible = await call<PreviewPlanResponse>((m, cb) => client.previewPlan({ scope }, m, cb));
+    expect(infeasible).toMatchObject({ feasible: false, unreachable: ['storage'], models: [] });
+    expect(Number(infeasible.tightest!.storageBytes)).toBeGreaterThan(1000);
+    await call<DeletePolicyResponse>((m, cb) => client.deletePolicy({ scope }, m, cb));
+    await expect(call<PreviewPlanResponse>((m, cb) => client.previewPlan({ scope }, m, cb))).rejects.toThrow(
+      /NOT_FOUND: no policy/,
+    );
+  }, 600_000);
+});

@@ -1,0 +1,137 @@
+import { type ClassMeasurement, classCosts, type ModelVersionCosts, modelProblem } from './cost-model';
+import { NotProfiledError } from './errors';
+
+const version: ModelVersionCosts = {
+  model: 'net',
+  bytes: 10_500,
+  activationPeakBytes: 2_000,
+  otherWeightBytes: 100,
+  accuracy: 0.9,
+  options: [
+    { layer: 'a', option: 'exact', weightBytes: 4_000, accuracy: 0.9 },
+    { layer: 'a', option: 'prune:keep=0.5', weightBytes: 2_000, accuracy: 0.85, shrinks: ['b'] },
+    { layer: 'a', option: 'int8:storage', weightBytes: 1_000, accuracy: 0.9 },
+    { layer: 'a', option: 'lowrank:r=2', weightBytes: 800, accuracy: 0.8 },
+    { layer: 'b', option: 'exact', weightBytes: 6_000, accuracy: 0.9 },
+    { layer: 'b', option: 'int8:compute', weightBytes: 1_500, accuracy: 0.91 },
+  ],
+};
+
+/** Three devices; d3 is an outlier 10x slower than the others. */
+function measurements(): ClassMeasurement[] {
+  const out: ClassMeasurement[] = [];
+  const layerMs: Record<string, number> = {
+    'a/exact': 1,
+    'a/prune:keep=0.5': 0.5,
+    'a/int8:storage': 1.1,
+    'b/exact': 2,
+    'b/int8:compute': 1.5,
+  };
+  for (const [device, scale] of [
+    ['d1', 1],
+    ['d2', 1.1],
+    ['d3', 10],
+  ] as const) {
+    for (const [key, ms] of Object.entries(layerMs)) {
+      const [layer, option] = key.split('/');
+      out.push({ kind: 'layer-latency', deviceId: device, layer, option, medianMs: ms * scale, at: 2 });
+    }
+    const sum = 3 * scale;
+    out.push({
+      kind: 'model-latency',
+      deviceId: device,
+      medianMs: sum,
+      p95Ms: 1.2 * sum,
+      p99Ms: 1.5 * sum,
+      at: 2,
+    });
+    out.push({
+      kind: 'model-memory',
+      deviceId: device,
+      residentBytes: 30_000 * scale,
+      weightBytes: 10_100,
+      at: 2,
+    });
+  }
+  // An older, superseded figure of d1 that would move the median if it counted.
+  out.push({ kind: 'layer-latency', deviceId: 'd1', layer: 'a', option: 'exact', medianMs: 100, at: 1 });
+  return out;
+}
+
+describe('classCosts', () => {
+  it('takes each device latest figure and the median across devices, robust to an outlier device', () => {
+    const costs = classCosts(version, measurements(), 95);
+    expect(costs.devices).toBe(3);
+    expect(costs.layerLatencyMs.get('a')!.get('exact')).toBeCloseTo(1.1);
+    expect(costs.layerLatencyMs.get('b')!.get('int8:compute')).toBeCloseTo(1.65);
+    // Every device's end-to-end p95 is 1.2x the sum of its own exact layers.
+    expect(costs.latencyRatio).toBeCloseTo(1.2);
+    expect(classCosts(version, measurements(), 50).latencyRatio).toBeCloseTo(1);
+    // Median device d2: 33,000 resident - 10,100 weights - 2,000 activations.
+    expect(costs.sessionOverheadBytes).toBe(20_900);
+  });
+
+  it('names what is missing before a class can be planned for', () => {
+    const all = measurements();
+    const without = (drop: (m: ClassMeasurement) => boolean) => () =>
+      classCosts(
+        version,
+        all.filter((m) => !drop(m)),
+        95,
+      );
+    expect(without((m) => m.kind === 'layer-latency' && m.layer === 'b' && m.option === 'exact')).toThrow(
+      new NotProfiledError('net', 'latency for layer b'),
+    );
+    expect(without((m) => m.kind === 'model-latency')).toThrow(/no end-to-end latency/);
+    expect(without((m) => m.kind === 'model-memory')).toThrow(/no memory/);
+    expect(() => classCosts(version, all, 90)).toThrow(/percentile: must be 50, 95 or 99/);
+  });
+});
+
+describe('modelProblem', () => {
+  it('offers the measured options with scaled latency, resident and stored bytes and loss in points', () => {
+    const costs = classCosts(version, measurements(), 95);
+    const problem = modelProblem(version, costs, { latencyBoundMs: 3 });
+    expect(problem.latencyBoundMs).toBe(3);
+    const [a, b] = problem.layers;
+    expect(a.layer).toBe('a');
+    // lowrank:r=2 was never measured on this class: not offered.
+    expect(a.options.map((o) => o.option)).toEqual(['exact', 'prune:keep=0.5', 'int8:storage']);
+    const [exact, prune, int8] = a.options;
+    expect(exact).toEqual({
+      option: 'exact',
+      latencyMs: 1.1 * 1.2,
+      memoryBytes: 4_000,
+      storageBytes: 4_000,
+      loss: 0,
+    });
+    // Pruning half of a's channels halves b's inputs: b's exact latency and weights fall by half, a
+    // saving credited to the option up to its own cost (costs stay >= 0).
+    expect(prune.latencyMs).toBe(0);
+    expect(prune.memoryBytes).toBe(0);
+    expect(prune.loss).toBeCloseTo(5);
+    const mild = modelProblem(
+      { ...version, options: version.options.map((o) => (o.shrinks ? { ...o, weightBytes: 3_900 } : o)) },
+      {
+        ...costs,
+        layerLatencyMs: new Map([
+          ...costs.layerLatencyMs,
+          [
+            'a',
+            new Map([
+              ['exact', 2],
+              ['prune:keep=0.5', 1.5],
+            ]),
+          ],
+        ]),
+      },
+    ).layers[0].options[1];
+    expect(mild.latencyMs).toBeCloseTo((1.5 - 0.5 * 2.2) * 1.2);
+    expect(mild.memoryBytes).toBe(3_900 - 3_000);
+    // int8:storage is folded back to float when the session loads: resident at float size.
+    expect(int8).toMatchObject({ memoryBytes: 4_000, storageBytes: 1_000, loss: 0 });
+    // A more accurate option than exact costs no accuracy (loss is never negative).
+    expect(b.options[1]).toMatchObject({ option: 'int8:compute', loss: 0 });
+    expect(problem.fixed).toEqual({ latencyMs: 0, memoryBytes: 20_900 + 2_000 + 100, storageBytes: 500 });
+  });
+});

@@ -1,0 +1,245 @@
+/**
+ * The cost model of one device class: what each (layer, option) of a model costs there, from the
+ * class's measurements, turned into a solver problem. Pure: the planner reads the records from its
+ * store and hands them in.
+ *
+ * - Latency of a (layer, option): the median across the class's devices of each device's latest
+ *   median for it, so one slow or fast device does not move the class.
+ * - Whole-model latency: the sum of its layers' latencies x the class's measured ratio of the exact
+ *   model's end-to-end latency (at the policy's percentile) to the sum of its exact layers' medians;
+ *   the ratio carries what isolated layers leave out (other ops, the tail).
+ * - Memory: the weights resident while serving + the activation peak + the session overhead measured
+ *   for the class (resident bytes added by the exact model - its weights - its activation peak).
+ *   int8:storage weights are counted at float size: onnxruntime folds DequantizeLinear at load.
+ * - Storage: exact artifact bytes: each option's weight bytes + the rest of the file.
+ * - Pruning a layer also narrows its consumers; that saving is credited to the prune option,
+ *   assuming the consumers stay exact, up to the option's own cost (the solver takes costs >= 0, and
+ *   under-crediting a saving never predicts a bound met that is not). The closed loop measures the
+ *   plan as a whole.
+ */
+import { InvalidArgumentError } from '@blinknet/core';
+import { NotProfiledError } from './errors';
+import type { LayerChoices, ModelProblem, OptionChoice } from './types';
+
+/** One (layer, option) of a model version's ladder, with its exact costs and its accuracy. */
+export interface LadderOption {
+  readonly layer: string;
+  readonly option: string;
+  readonly weightBytes: number;
+  /** Accuracy (0..1) with only this option applied, on the calibration split. */
+  readonly accuracy: number;
+  /** Layers whose inputs shrink with this option (prune). */
+  readonly shrinks?: readonly string[];
+}
+
+/** What the planner knows of a model version without a device. */
+export interface ModelVersionCosts {
+  readonly model: string;
+  /** Artifact bytes of the original file. */
+  readonly bytes: number;
+  readonly activationPeakBytes: number;
+  /** Constants outside the approximable layers. */
+  readonly otherWeightBytes: number;
+  /** Accuracy (0..1) of the original on the calibration split. */
+  readonly accuracy: number;
+  readonly options: readonly LadderOption[];
+}
+
+/** One measurement of the class, as stored. */
+export type ClassMeasurement =
+  | {
+      readonly kind: 'layer-latency';
+      readonly deviceId: string;
+      readonly layer: string;
+      readonly option: string;
+      readonly medianMs: number;
+      readonly at: number;
+    }
+  | {
+      readonly kind: 'model-latency';
+      readonly deviceId: string;
+      readonly medianMs: number;
+      readonly p95Ms: number;
+      readonly p99Ms: number;
+      readonly at: number;
+    }
+  | {
+      readonly kind: 'model-memory';
+      readonly deviceId: string;
+      readonly residentBytes: number;
+      readonly weightBytes: number;
+      readonly at: number;
+    };
+
+/** One model version's costs on one device class. */
+export interface ClassCosts {
+  /** layer -> option -> median across devices of each device's latest median (ms). */
+  readonly layerLatencyMs: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** Measured end-to-end (at the percentile) / sum of exact layer medians; median across devices. */
+  readonly latencyRatio: number;
+  /** Resident bytes beyond weights and activations, median across devices. */
+  readonly sessionOverheadBytes: number;
+  /** Devices whose measurements went in. */
+  readonly devices: number;
+}
+
+const EXACT = 'exact';
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Each device's latest measurement per key. */
+function latestPerDevice<M extends ClassMeasurement>(
+  measurements: readonly M[],
+  key: (m: M) => string,
+): Map<string, Map<string, M>> {
+  const byKey = new Map<string, Map<string, M>>();
+  for (const m of measurements) {
+    const k = key(m);
+    let perDevice = byKey.get(k);
+    if (!perDevice) byKey.set(k, (perDevice = new Map()));
+    const seen = perDevice.get(m.deviceId);
+    if (!seen || seen.at <= m.at) perDevice.set(m.deviceId, m);
+  }
+  return byKey;
+}
+
+/**
+ * The class's costs for one model version from its measurements there.
+ * @param percentile which end-to-end figure the latency bounds apply to: 50, 95 or 99
+ * @throws NotProfiledError when an exact layer, the end-to-end latency or the memory is missing
+ */
+export function classCosts(
+  version: ModelVersionCosts,
+  measurements: readonly ClassMeasurement[],
+  percentile = 95,
+): ClassCosts {
+  if (![50, 95, 99].includes(percentile)) {
+    throw new InvalidArgumentError('percentile', `must be 50, 95 or 99, got ${percentile}`);
+  }
+  const layers = measurements.filter((m) => m.kind === 'layer-latency');
+  const layerLatencyMs = new Map<string, Map<string, number>>();
+  for (const [key, perDevice] of latestPerDevice(layers, (m) => `${m.layer}\0${m.option}`)) {
+    const [layer, option] = key.split('\0');
+    let options = layerLatencyMs.get(layer);
+    if (!options) layerLatencyMs.set(layer, (options = new Map()));
+    options.set(option, median([...perDevice.values()].map((m) => m.medianMs)));
+  }
+  const layerNames = [...new Set(version.options.map((o) => o.layer))];
+  for (const layer of layerNames) {
+    if (layerLatencyMs.get(layer)?.get(EXACT) === undefined) {
+      throw new NotProfiledError(version.model, `latency for layer ${layer}`);
+    }
+  }
+
+  // Per device: its end-to-end figure over the sum of its own exact layer medians.
+  const exactPerDevice = latestPerDevice(
+    layers.filter((m) => m.option === EXACT),
+    (m) => m.layer,
+  );
+  const e2e = latestPerDevice(
+    measurements.filter((m) => m.kind === 'model-latency'),
+    () => 'model',
+  ).get('model');
+  const ratios: number[] = [];
+  for (const [device, m] of e2e ?? []) {
+    const own = layerNames.map((l) => exactPerDevice.get(l)?.get(device)?.medianMs);
+    if (own.some((v) => v === undefined)) continue;
+    const sum = (own as number[]).reduce((a, b) => a + b, 0);
+    const figure = percentile === 50 ? m.medianMs : percentile === 95 ? m.p95Ms : m.p99Ms;
+    if (sum > 0) ratios.push(figure / sum);
+  }
+  if (ratios.length === 0) throw new NotProfiledError(version.model, 'end-to-end latency');
+
+  const memory = latestPerDevice(
+    measurements.filter((m) => m.kind === 'model-memory'),
+    () => 'model',
+  ).get('model');
+  if (!memory || memory.size === 0) throw new NotProfiledError(version.model, 'memory');
+  const overheads = [...memory.values()].map((m) =>
+    Math.max(0, m.residentBytes - m.weightBytes - version.activationPeakBytes),
+  );
+  const devices = new Set(measurements.map((m) => m.deviceId)).size;
+  return {
+    layerLatencyMs,
+    latencyRatio: median(ratios),
+    sessionOverheadBytes: median(overheads),
+    devices,
+  };
+}
+
+/** The resident bytes of an option's weights: int8:storage is folded back to float at load. */
+function residentWeightBytes(option: LadderOption, exact: LadderOption): number {
+  return option.option === 'int8:storage' ? exact.weightBytes : option.weightBytes;
+}
+
+/**
+ * The solver's view of one model on one class: every ladder option that was measured there, with
+ * latency (scaled by the class ratio), memory, storage and accuracy loss in points (>= 0).
+ */
+export function modelProblem(
+  version: ModelVersionCosts,
+  costs: ClassCosts,
+  bound: { readonly latencyBoundMs?: number; readonly lossWeight?: number } = {},
+): ModelProblem {
+  const byLayer = new Map<string, LadderOption[]>();
+  for (const o of version.options) {
+    const list = byLayer.get(o.layer) ?? [];
+    list.push(o);
+    byLayer.set(o.layer, list);
+  }
+  const exactOf = (layer: string) => {
+    const exact = byLayer.get(layer)?.find((o) => o.option === EXACT);
+    if (!exact) throw new InvalidArgumentError('options', `layer ${layer} has no exact option`);
+    return exact;
+  };
+  const latencyOf = (layer: string, option: string) => costs.layerLatencyMs.get(layer)?.get(option);
+  const layers: LayerChoices[] = [];
+  let exactWeightBytes = 0;
+  for (const [layer, options] of byLayer) {
+    const exact = exactOf(layer);
+    exactWeightBytes += exact.weightBytes;
+    const choices: OptionChoice[] = [];
+    for (const o of options) {
+      let latencyMs = latencyOf(layer, o.option);
+      if (latencyMs === undefined) continue; // not measured on this class: not offered
+      let memoryBytes = residentWeightBytes(o, exact);
+      let storageBytes = o.weightBytes;
+      const keep = /^prune:keep=([0-9.]+)$/.exec(o.option);
+      if (keep) {
+        const cut = 1 - Number(keep[1]);
+        for (const consumer of o.shrinks ?? []) {
+          const consumerExact = exactOf(consumer);
+          latencyMs -= cut * (latencyOf(consumer, EXACT) ?? 0);
+          memoryBytes -= Math.round(cut * consumerExact.weightBytes);
+          storageBytes -= Math.round(cut * consumerExact.weightBytes);
+        }
+      }
+      choices.push({
+        option: o.option,
+        latencyMs: Math.max(0, latencyMs) * costs.latencyRatio,
+        memoryBytes: Math.max(0, memoryBytes),
+        storageBytes: Math.max(0, storageBytes),
+        loss: Math.max(0, (version.accuracy - o.accuracy) * 100),
+      });
+    }
+    // Exact always first and always lossless: the model as uploaded.
+    choices.sort((a, b) => Number(b.option === EXACT) - Number(a.option === EXACT));
+    choices[0] = { ...choices[0], loss: 0 };
+    layers.push({ layer, options: choices });
+  }
+  return {
+    model: version.model,
+    layers,
+    fixed: {
+      latencyMs: 0,
+      memoryBytes: costs.sessionOverheadBytes + version.activationPeakBytes + version.otherWeightBytes,
+      storageBytes: Math.max(0, version.bytes - exactWeightBytes),
+    },
+    latencyBoundMs: bound.latencyBoundMs,
+    lossWeight: bound.lossWeight,
+  };
+}
