@@ -323,17 +323,19 @@ export class Agent {
       ...extra,
     });
     this.report([], [event('downloading')]);
+    const shas = job.ladder.map((r) => r.sha256);
+    let release;
     try {
       for (const ref of job.ladder) await this.store.install(ref, this.artifacts(), this.abort.signal);
+      this.report([], [event('verifying')]);
+      this.store.activate(job.model, shas);
+      release = this.store.release(job.model)!;
+      await this.runtime.deploy(job.model, release.current);
     } catch (error) {
+      // The planner learns every outcome; the previous release, if any, keeps serving.
       this.report([], [event('failed', { detail: `failed: ${toError(error).message}` })]);
       throw error;
     }
-    this.report([], [event('verifying')]);
-    const shas = job.ladder.map((r) => r.sha256);
-    this.store.activate(job.model, shas);
-    const release = this.store.release(job.model)!;
-    await this.runtime.deploy(job.model, release.current);
     const { measurements, violations } = await this.verify(jobId, job, release.current[0].path);
     if (violations.length > 0) {
       const previous = release.previous;

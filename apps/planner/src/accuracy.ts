@@ -35,13 +35,17 @@ export interface AccuracySettings {
 }
 
 /** A labelled set of model inputs, made batch by batch so that large splits need little memory. */
-interface EvalSet {
+export interface EvalSet {
   readonly count: number;
   readonly labels: Uint8Array;
   batch(start: number, end: number): FloatTensor;
 }
 
 const BATCH = 250;
+
+export function withDefaults(settings: AccuracySettings): Required<AccuracySettings> {
+  return { calibrationImages: 1000, activationImages: 256, agreementInputs: 64, ...settings };
+}
 
 /** Top-1 accuracy of a model (bytes) on a labelled set. */
 export async function top1(model: Uint8Array, set: EvalSet, inputName: string): Promise<number> {
@@ -77,7 +81,11 @@ function randomInputs(dims: readonly number[], count: number, seed: number): Flo
 }
 
 /** The calibration and held-out sets of a version and the inputs its data-aware options fit on. */
-async function splits(version: ModelVersionRecord, model: Uint8Array, settings: Required<AccuracySettings>) {
+export async function evaluationData(
+  version: ModelVersionRecord,
+  model: Uint8Array,
+  settings: Required<AccuracySettings>,
+): Promise<{ calibration: EvalSet; heldOut: EvalSet; activations: FloatTensor }> {
   const dims = version.inputDims;
   if (version.datasetId) {
     const dataset = version.datasetId as DatasetName;
@@ -146,7 +154,7 @@ export class AccuracyWorker {
     private readonly log: Logger,
     settings: AccuracySettings = {},
   ) {
-    this.settings = { calibrationImages: 1000, activationImages: 256, agreementInputs: 64, ...settings };
+    this.settings = withDefaults(settings);
   }
 
   async start(): Promise<void> {
@@ -190,7 +198,7 @@ export class AccuracyWorker {
   private async compute(version: ModelVersionRecord, log: Logger): Promise<void> {
     const bytes = readFileSync(join(this.dataDir, version.storagePath));
     const model = decodeModel(bytes, version.model);
-    const { calibration, heldOut, activations } = await splits(version, bytes, this.settings);
+    const { calibration, heldOut, activations } = await evaluationData(version, bytes, this.settings);
     const started = performance.now();
     const baseline = await top1(bytes, calibration, version.inputName);
     const todo = version.options.filter((o) => o.accuracy === undefined);

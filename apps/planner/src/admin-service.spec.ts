@@ -8,6 +8,8 @@ import { Agent } from '@blinknet/agent';
 import {
   AdminServiceClient,
   type DeletePolicyResponse,
+  type DeployResponse,
+  type GetStatusResponse,
   type GetPolicyResponse,
   type ListDeviceClassesResponse,
   type ListDevicesResponse,
@@ -265,7 +267,7 @@ describe('AdminService', () => {
     const bounds = {
       totalLatencyMs: 0.6 * sum('latencyMs'),
       storageBytes: Math.round(0.6 * sum('storageBytes')),
-      memoryBytes: Math.round(sum('memoryBytes')),
+      memoryBytes: Math.round(1.5 * sum('memoryBytes')),
     };
     await call<SetPolicyResponse>((m, cb) =>
       client.setPolicy({ policy: policy({ models, ...bounds }) }, m, cb),
@@ -285,6 +287,26 @@ describe('AdminService', () => {
       expect(m.predicted!.latencyMs).toBeCloseTo(layerSum, 6);
       expect(m.predicted!.accuracy).toBeLessThanOrEqual(m.original!.accuracy);
     }
+
+    // Deploy it: artifacts built, their held-out accuracy measured, every device verifies its share.
+    const deployed = await call<DeployResponse>((m, cb) => client.deploy({ scope }, m, cb));
+    expect(deployed.deployments.map((d) => d.model).sort()).toEqual(['cifar10-quick', 'lenet5']);
+    const terminal = ['active', 'failed', 'rolled-back'];
+    const status = async () =>
+      (await call<GetStatusResponse>((m, cb) => client.getStatus({ scope }, m, cb))).deployments;
+    await waitFor(async () => (await status()).every((d) => terminal.includes(d.state)));
+    for (const d of await status()) {
+      expect(d.planId).toBe(deployed.planId);
+      expect(d.ladder.length).toBeGreaterThanOrEqual(1);
+      expect(d.ladder[0].factor).toBe(1);
+      expect(d.measured!.latencyMs).toBeGreaterThan(0);
+      expect(Number(d.measured!.memoryBytes)).toBeGreaterThan(0);
+      expect(d.measured!.accuracy).toBeGreaterThan(0.5); // far above chance (0.1)
+      // A device keeps what it verified: active with no violation, or a violation named.
+      expect(d.violations.length === 0).toBe(d.state === 'active');
+    }
+    // No earlier plan was active: nothing to roll back to.
+    await expect(call((m, cb) => client.rollback({ scope }, m, cb))).rejects.toThrow(/FAILED_PRECONDITION/);
 
     // A storage bound below the file overheads cannot be met: named, with the tightest figures.
     await call<SetPolicyResponse>((m, cb) =>

@@ -3,6 +3,7 @@ import { InvalidArgumentError, NotFoundError, PreconditionError, toError } from 
 import { type FeasiblePlan } from '@blinknet/planner-core';
 import {
   type AdminServiceServer,
+  type Deployment,
   type ModelVersion,
   type Policy,
   type PolicyScope as PolicyScopeProto,
@@ -14,9 +15,11 @@ import {
 import { WatchJobsResponse } from '@blinknet/proto/v1/agent';
 import {
   classMeasurements,
+  type DeploymentRecord,
   enqueueJobOnce,
   latestModelVersion,
   listDeviceClasses,
+  listDeployments,
   listDevices,
   listModelVersions,
   modelVersionBySha256,
@@ -32,6 +35,7 @@ import { type AccuracyWorker } from './accuracy';
 import { type AgentServiceImpl } from './agent-service';
 import { bearerToken, tokenMatches } from './auth';
 import { storeUpload } from './catalog';
+import { type Deployer, type PredictedFigures } from './deploy';
 import { originalFigures, planPolicy } from './planning';
 
 /** The most an upload may announce: well above any edge model, well below a memory problem. */
@@ -88,6 +92,41 @@ function policyProto(p: PolicyRecord): Policy {
   };
 }
 
+/** A deployment as operators see it: predicted beside measured. */
+function deploymentProto(d: DeploymentRecord): Deployment {
+  const predicted = (d.plan.predicted as PredictedFigures).models[d.model];
+  const heldOut = (d.plan.measured as { heldOutAccuracy?: Record<string, number> } | undefined)
+    ?.heldOutAccuracy;
+  const ladder = d.plan.ladder[d.model] ?? [];
+  const verified = d.measured.p95Ms !== undefined;
+  return {
+    id: d.id,
+    planId: d.planId,
+    round: d.round,
+    deviceId: d.deviceId,
+    deviceName: d.deviceName,
+    deviceClass: d.deviceClass,
+    model: d.model,
+    state: d.state,
+    detail: d.detail ?? '',
+    updatedAtUnixMs: d.updatedAt.getTime(),
+    ladder: ladder.map((r) => ({ sha256: r.sha256, bytes: r.bytes, factor: r.factor })),
+    predicted: predicted && {
+      latencyMs: predicted.latencyMs,
+      memoryBytes: predicted.memoryBytes,
+      storageBytes: predicted.storageBytes,
+      accuracy: predicted.accuracy,
+    },
+    measured: {
+      latencyMs: d.measured.p95Ms ?? 0,
+      memoryBytes: d.measured.residentBytes ?? 0,
+      storageBytes: verified ? ladder.reduce((n, r) => n + r.bytes, 0) : 0,
+      accuracy: heldOut?.[d.model] ?? 0,
+    },
+    violations: [...d.violations],
+  };
+}
+
 /** Why the solver chose an option, against exact. */
 function why(
   option: string,
@@ -116,6 +155,7 @@ export interface AdminServiceOptions {
   readonly adminToken: string;
   readonly accuracy: AccuracyWorker;
   readonly agents: AgentServiceImpl;
+  readonly deployer: Deployer;
 }
 
 /**
@@ -357,6 +397,32 @@ export class AdminServiceImpl {
       previewPlan: unary(async (request: { scope?: PolicyScopeProto }) =>
         this.preview(await planPolicy(db, scopeOf(request.scope))),
       ),
+
+      deploy: unary(async (request: { scope?: PolicyScopeProto }) => {
+        const { planId, result, deploymentIds } = await this.options.deployer.deploy(scopeOf(request.scope));
+        const deployments = await listDeployments(db.prisma, { planId });
+        return {
+          planId,
+          plan: this.preview(result),
+          deployments: deployments.filter((d) => deploymentIds.includes(d.id)).map(deploymentProto),
+        };
+      }),
+
+      getStatus: unary(async (request: { scope?: PolicyScopeProto }) => {
+        const policyId = request.scope ? (await getPolicy(db.prisma, scopeOf(request.scope))).id : undefined;
+        return {
+          deployments: (await listDeployments(db.prisma, { policyId, latest: true })).map(deploymentProto),
+        };
+      }),
+
+      rollback: unary(async (request: { scope?: PolicyScopeProto }) => {
+        const { planId, deploymentIds } = await this.options.deployer.rollback(scopeOf(request.scope));
+        const deployments = await listDeployments(db.prisma, { planId });
+        return {
+          planId,
+          deployments: deployments.filter((d) => deploymentIds.includes(d.id)).map(deploymentProto),
+        };
+      }),
     };
   }
 }

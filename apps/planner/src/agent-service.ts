@@ -159,6 +159,12 @@ export class AgentServiceImpl {
                 });
                 storedBatchIds.push(batch.batchId);
                 for (const m of batch.measurements) if (m.jobId) jobIds.add(m.jobId);
+                // A deployment job ends with its outcome, figures or not (its id is the deployment's).
+                for (const e of batch.events) {
+                  const terminal = ['active', 'failed', 'rolled-back'].includes(e.detail.split(':')[0]);
+                  if (e.kind === EventKind.EVENT_KIND_DEPLOYMENT_STATE && terminal)
+                    jobIds.add(e.deploymentId);
+                }
               } catch (error) {
                 // Bad content never gets better by resending: the agent sets the batch aside.
                 if (error instanceof InvalidArgumentError || error instanceof NotFoundError) {

@@ -15,7 +15,12 @@ describe('Planner', () => {
       pino({ level: 'silent' }),
     );
     try {
-      expect(planner.db.appliedMigrations).toEqual(['0001_init', '0002_planner', '0003_models', '0004_deployments']);
+      expect(planner.db.appliedMigrations).toEqual([
+        '0001_init',
+        '0002_planner',
+        '0003_models',
+        '0004_deployments',
+      ]);
       const secretPath = join(dataDir, 'enrollment-secret');
       expect(statSync(secretPath).mode & 0o777).toBe(0o600);
       const client = new AgentServiceClient(`127.0.0.1:${planner.port}`, credentials.createInsecure());

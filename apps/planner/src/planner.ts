@@ -10,6 +10,7 @@ import { type OpenedDatabase, openDatabase } from '@blinknet/store';
 import { AccuracyWorker } from './accuracy';
 import { AdminServiceImpl } from './admin-service';
 import { AgentServiceImpl } from './agent-service';
+import { Deployer } from './deploy';
 import { type PlannerConfig } from './config';
 
 /** Messages up to 8 MiB (artifact chunks are 1 MiB; uploads come as chunked streams). */
@@ -44,6 +45,9 @@ export class Planner {
     const accuracy = new AccuracyWorker(db, config.dataDir, log.child({ part: 'accuracy' }), {
       calibrationImages: config.calibrationImages,
     });
+    const deployer = new Deployer(db, config.dataDir, agents, log.child({ part: 'deploy' }), {
+      calibrationImages: config.calibrationImages,
+    });
     const admin = new AdminServiceImpl({
       db,
       dataDir: config.dataDir,
@@ -52,6 +56,7 @@ export class Planner {
         secretFile(config.dataDir, 'admin-token', log, 'give it to operators as BLINKNET_ADMIN_TOKEN'),
       accuracy,
       agents,
+      deployer,
     });
     const server = new Server({
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,

@@ -16,6 +16,8 @@ export {
 export {
   classMeasurements,
   type ClassMeasurementRecord,
+  DEPLOYMENT_STATES,
+  type DeploymentState,
   EVENT_KINDS,
   type EventInput,
   type EventKind,
@@ -55,3 +57,13 @@ export {
   type PolicyScope,
   setPolicy,
 } from './policies';
+export {
+  activePlans,
+  createDeployments,
+  type DeploymentRecord,
+  type LadderArtifact,
+  listDeployments,
+  planById,
+  type PlanInput,
+  savePlan,
+} from './deployments';

@@ -106,7 +106,7 @@ describe('ingestReport', () => {
     const unknownModel = { ...layerLatency('exact'), modelSha256: 'ef'.repeat(32) };
     expect(() =>
       ingestReport(db, device, { batchId: 'b4', measurements: [unknownModel], events: [] }),
-    ).toThrow(/no uploaded model has sha256 efef/);
+    ).toThrow(/no uploaded model or artifact has sha256 efef/);
   });
 
   it('refuses malformed figures before touching the database', async () => {

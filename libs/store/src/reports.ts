@@ -4,6 +4,17 @@ import type Database from 'better-sqlite3';
 import { type OpenedDatabase, writerOf } from './database';
 import { type PrismaClient } from './generated/prisma/client';
 
+/** The states of a deployment, in the order a successful one passes through them. */
+export const DEPLOYMENT_STATES = [
+  'pending',
+  'downloading',
+  'verifying',
+  'active',
+  'failed',
+  'rolled-back',
+] as const;
+export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
+
 export const MEASUREMENT_KINDS = ['layer-latency', 'model-latency', 'model-memory'] as const;
 export type MeasurementKind = (typeof MEASUREMENT_KINDS)[number];
 
@@ -122,10 +133,17 @@ export function ingestReport(
   return sql.transaction((): IngestResult => {
     if (statements.batchExists.get(report.batchId)) return { stored: false, measurements: 0, events: 0 };
     const versions = new Map<string, string>();
+    const artifacts = new Map<string, string>();
     const options = new Map<string, string>();
     for (const sha of new Set(report.measurements.map((m) => m.modelSha256))) {
-      const version = statements.version.get(sha) as { id: string } | undefined;
-      if (!version) throw new NotFoundError('model version', `no uploaded model has sha256 ${sha}`);
+      // A figure of a deployed artifact counts for its version, marked as the artifact's.
+      const artifact = statements.artifact.get(sha) as { id: string; modelVersionId: string } | undefined;
+      const version = artifact
+        ? { id: artifact.modelVersionId }
+        : (statements.version.get(sha) as { id: string } | undefined);
+      if (!version)
+        throw new NotFoundError('model version', `no uploaded model or artifact has sha256 ${sha}`);
+      if (artifact) artifacts.set(sha, artifact.id);
       versions.set(sha, version.id);
       for (const o of statements.options.all(version.id) as { id: string; layer: string; option: string }[]) {
         options.set(`${version.id}\0${o.layer}\0${o.option}`, o.id);
@@ -135,6 +153,12 @@ export function ingestReport(
     for (const m of report.measurements) {
       const modelVersionId = versions.get(m.modelSha256)!;
       let layerOptionId: string | null = null;
+      if (m.kind === 'layer-latency' && artifacts.has(m.modelSha256)) {
+        throw new InvalidArgumentError(
+          'measurements',
+          'layer latencies are measured on original models only',
+        );
+      }
       if (m.kind === 'layer-latency') {
         layerOptionId = options.get(`${modelVersionId}\0${m.layer}\0${m.option}`) ?? null;
         if (!layerOptionId) {
@@ -151,6 +175,7 @@ export function ingestReport(
         device.deviceClassId,
         modelVersionId,
         layerOptionId,
+        artifacts.get(m.modelSha256) ?? null,
         m.kind,
         m.jobId || null,
         l?.medianMs ?? null,
@@ -183,6 +208,15 @@ export function ingestReport(
         sqliteDate(e.at),
         now,
       ).changes;
+      // A deployment's state follows what its device reports ("failed: why" -> failed).
+      const state = e.detail.split(':')[0];
+      if (
+        e.kind === 'deployment-state' &&
+        e.deploymentId &&
+        DEPLOYMENT_STATES.includes(state as DeploymentState)
+      ) {
+        statements.deployment.run(state, e.detail, now, e.deploymentId, device.id);
+      }
     }
     statements.batch.run(report.batchId, device.id, now);
     statements.seen.run(now, device.id);
@@ -202,12 +236,16 @@ function prepare(sql: Database.Database) {
   return {
     batchExists: sql.prepare('SELECT 1 FROM "ReportBatch" WHERE "batchId" = ?'),
     version: sql.prepare('SELECT "id" FROM "ModelVersion" WHERE "sha256" = ?'),
+    artifact: sql.prepare('SELECT "id", "modelVersionId" FROM "Artifact" WHERE "sha256" = ?'),
+    deployment: sql.prepare(
+      'UPDATE "Deployment" SET "state" = ?, "detail" = ?, "updatedAt" = ? WHERE "id" = ? AND "deviceId" = ?',
+    ),
     options: sql.prepare('SELECT "id", "layer", "option" FROM "LayerOption" WHERE "modelVersionId" = ?'),
     measurement: sql.prepare(
-      `INSERT INTO "Measurement" ("id", "deviceId", "deviceClassId", "modelVersionId", "layerOptionId", "kind",
-        "jobId", "medianMs", "p95Ms", "p99Ms", "meanMs", "cv", "runs", "residentBytes", "weightBytes",
-        "artifactBytes", "contextJson", "measuredAt", "createdAt")
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO "Measurement" ("id", "deviceId", "deviceClassId", "modelVersionId", "layerOptionId",
+        "artifactId", "kind", "jobId", "medianMs", "p95Ms", "p99Ms", "meanMs", "cv", "runs", "residentBytes",
+        "weightBytes", "artifactBytes", "contextJson", "measuredAt", "createdAt")
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     event: sql.prepare(
       `INSERT OR IGNORE INTO "Event" ("id", "deviceId", "kind", "model", "deploymentId", "detail", "observed",
@@ -244,14 +282,14 @@ export type ClassMeasurementRecord =
       readonly at: number;
     };
 
-/** Every figure measured for a model version on a class's devices (`at`: unix ms). */
+/** Every figure measured for a model version itself (not its artifacts) on a class's devices (`at`: unix ms). */
 export async function classMeasurements(
   prisma: PrismaClient,
   deviceClassId: string,
   modelVersionId: string,
 ): Promise<ClassMeasurementRecord[]> {
   const rows = await prisma.measurement.findMany({
-    where: { deviceClassId, modelVersionId },
+    where: { deviceClassId, modelVersionId, artifactId: null },
     include: { layerOption: { select: { layer: true, option: true } } },
   });
   return rows.map((m): ClassMeasurementRecord => {

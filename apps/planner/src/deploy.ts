@@ -1,0 +1,279 @@
+/**
+ * From a solved plan to files on devices: the artifacts of the plan and of its ladder (built with
+ * libs/approx, provenance in their metadata), their accuracy on the held-out split, and one
+ * deployment job per (device, model) carrying the bounds that device must verify.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Logger } from 'pino';
+import { PreconditionError } from '@blinknet/core';
+import { applyPlan } from '@blinknet/approx';
+import { decodeModel, encodeModel, writeFileAtomic } from '@blinknet/onnx';
+import { type FeasiblePlan, type Figures, ladder } from '@blinknet/planner-core';
+import { WatchJobsResponse } from '@blinknet/proto/v1/agent';
+import { CalibrationRunner, OrtMatrixEngine } from '@blinknet/runtime';
+import {
+  activePlans,
+  createDeployments,
+  enqueueJob,
+  getPolicy,
+  type LadderArtifact,
+  listDeployments,
+  listDevices,
+  type OpenedDatabase,
+  planById,
+  type PolicyRecord,
+  type PolicyScope,
+  savePlan,
+} from '@blinknet/store';
+import { type AccuracySettings, evaluationData, top1, withDefaults } from './accuracy';
+import { type AgentServiceImpl } from './agent-service';
+import { planPolicy, type PlanResult } from './planning';
+
+/** Latency factors of the ladder's tighter rungs, for on-device step-down. */
+export const LADDER_FACTORS = [0.85, 0.7];
+
+interface BuiltRung extends LadderArtifact {
+  readonly storagePath: string;
+}
+
+/** A plan's figures as predicted, stored with it (accuracy 0..1, loss in points). */
+export interface PredictedFigures {
+  readonly models: Readonly<Record<string, Figures & { readonly accuracy: number }>>;
+  readonly totals: Figures;
+}
+
+/** The part of the policy's bounds one model's devices verify. */
+interface ModelShare {
+  readonly latencyMs?: number;
+  readonly memoryBytes?: number;
+  readonly storageBytes?: number;
+}
+
+export class Deployer {
+  private readonly settings: Required<AccuracySettings>;
+
+  constructor(
+    private readonly db: OpenedDatabase,
+    private readonly dataDir: string,
+    private readonly agents: AgentServiceImpl,
+    private readonly log: Logger,
+    settings: AccuracySettings = {},
+  ) {
+    this.settings = withDefaults(settings);
+  }
+
+  /**
+   * Solves the scope's policy, builds and stores the plan and its artifacts, and queues the
+   * deployments. @throws PreconditionError when no plan meets the bounds
+   */
+  async deploy(scope: PolicyScope): Promise<{ planId: string; result: PlanResult; deploymentIds: string[] }> {
+    const result = await planPolicy(this.db, scope);
+    const { solution } = result;
+    if (!solution.feasible || result.belowFloor.length > 0) {
+      const unreachable = solution.feasible
+        ? result.belowFloor.map((m) => `accuracy:${m}`)
+        : solution.unreachable;
+      throw new PreconditionError(
+        `no plan meets the policy's bounds (out of reach: ${unreachable.join(', ')})`,
+      );
+    }
+    const rungs = (await ladder(result.problem, LADDER_FACTORS)).map((r) => ({
+      factor: r.factor,
+      plan: r.solution as FeasiblePlan,
+    }));
+    const built = new Map<string, BuiltRung[]>();
+    const heldOut: Record<string, number> = {};
+    for (const { version } of result.models) {
+      const log = this.log.child({ model: version.model });
+      const bytes = readFileSync(join(this.dataDir, version.storagePath));
+      const model = decodeModel(bytes, version.model);
+      const data = await evaluationData(version, bytes, this.settings);
+      const engine = new OrtMatrixEngine();
+      const context = {
+        engine,
+        calibration: new CalibrationRunner({ [version.inputName]: data.activations }),
+      };
+      const list: BuiltRung[] = [];
+      try {
+        for (const rung of rungs) {
+          const choices = rung.plan.choices[version.model];
+          const approx = await applyPlan(model, choices, context);
+          // Provenance in the file: which version and choices it was built from (also makes its
+          // sha256 differ from the original's even when every layer stays exact).
+          approx.metadataProps = [
+            ...approx.metadataProps.filter((p) => !p.key.startsWith('blinknet.')),
+            { key: 'blinknet.source_sha256', value: version.sha256 },
+            { key: 'blinknet.choices', value: JSON.stringify(choices) },
+          ];
+          const file = encodeModel(approx);
+          const sha256 = createHash('sha256').update(file).digest('hex');
+          if (list.some((r) => r.sha256 === sha256)) continue; // a tighter bound that changed nothing
+          const storagePath = join('artifacts', `${sha256}.onnx`);
+          mkdirSync(join(this.dataDir, 'artifacts'), { recursive: true });
+          writeFileAtomic(join(this.dataDir, storagePath), file, 0o600);
+          list.push({ sha256, bytes: file.length, factor: rung.factor, choices, storagePath });
+          if (rung.factor === 1) heldOut[version.model] = await top1(file, data.heldOut, version.inputName);
+        }
+      } finally {
+        await engine.dispose();
+      }
+      log.info(
+        { rungs: list.map((r) => r.bytes), heldOutAccuracy: heldOut[version.model] },
+        'artifacts built',
+      );
+      built.set(version.model, list);
+    }
+    trimToStorage(built, result.policy.storageBoundBytes);
+
+    const plan = rungs[0].plan;
+    const predicted: PredictedFigures = {
+      models: Object.fromEntries(
+        result.models.map((m) => [
+          m.version.model,
+          {
+            ...plan.perModel[m.version.model],
+            accuracy: m.accuracy - plan.perModel[m.version.model].loss / 100,
+          },
+        ]),
+      ),
+      totals: plan.totals,
+    };
+    const planId = await savePlan(this.db.prisma, {
+      policyId: result.policy.id,
+      deviceClassId: result.policy.deviceClassId,
+      round: 1,
+      method: plan.method,
+      choices: plan.choices,
+      predicted,
+      measured: { heldOutAccuracy: heldOut },
+      ladder: Object.fromEntries(
+        [...built].map(([model, list]) => [model, list.map(({ storagePath: _, ...r }) => r)]),
+      ),
+      artifacts: result.models.flatMap((m) =>
+        built.get(m.version.model)!.map((r, step) => ({
+          sha256: r.sha256,
+          bytes: r.bytes,
+          storagePath: r.storagePath,
+          modelVersionId: m.version.id,
+          ladderStep: step,
+        })),
+      ),
+    });
+    const shares = modelShares(result.policy, predicted.models, built);
+    const deploymentIds = await this.queue(result.policy, planId, built, shares);
+    return { planId, result, deploymentIds };
+  }
+
+  /** Deploys again the newest earlier plan that was active everywhere. @throws PreconditionError */
+  async rollback(scope: PolicyScope): Promise<{ planId: string; deploymentIds: string[] }> {
+    const policy = await getPolicy(this.db.prisma, scope);
+    const current = (await listDeployments(this.db.prisma, { policyId: policy.id }))[0]?.planId;
+    const earlier = (await activePlans(this.db.prisma, policy.id)).find((id) => id !== current);
+    if (!earlier)
+      throw new PreconditionError('no earlier plan of this policy was active on every device it went to');
+    const stored = await planById(this.db.prisma, earlier);
+    const built = new Map(Object.entries(stored.ladder));
+    const shares = modelShares(policy, (stored.predicted as PredictedFigures).models, built);
+    return { planId: earlier, deploymentIds: await this.queue(policy, earlier, built, shares) };
+  }
+
+  /** One deployment and one job per (device in scope, model), handed to open job streams. */
+  private async queue(
+    policy: PolicyRecord,
+    planId: string,
+    built: ReadonlyMap<string, readonly LadderArtifact[]>,
+    shares: ReadonlyMap<string, ModelShare>,
+  ): Promise<string[]> {
+    const devices =
+      'deviceId' in policy.scope
+        ? (await listDevices(this.db.prisma)).filter(
+            (d) => d.id === (policy.scope as { deviceId: string }).deviceId,
+          )
+        : await listDevices(this.db.prisma, policy.scope.deviceClass);
+    if (devices.length === 0) throw new PreconditionError("no device is enrolled in the policy's scope");
+    const entries = devices.flatMap((d) => [...built.keys()].map((model) => ({ deviceId: d.id, model })));
+    const ids = await createDeployments(this.db.prisma, planId, entries);
+    for (const [i, { deviceId, model }] of entries.entries()) {
+      const share = shares.get(model) ?? {};
+      const job: WatchJobsResponse = {
+        jobId: ids[i],
+        profile: undefined,
+        deploy: {
+          deploymentId: ids[i],
+          model,
+          ladder: built.get(model)!.map((r) => ({ sha256: r.sha256, bytes: r.bytes })),
+          bounds: {
+            latencyMs: share.latencyMs ?? 0,
+            latencyPercentile: policy.latencyPercentile,
+            memoryBytes: Math.floor(share.memoryBytes ?? 0),
+            storageBytes: Math.floor(share.storageBytes ?? 0),
+          },
+        },
+      };
+      await enqueueJob(this.db.prisma, {
+        id: ids[i],
+        deviceId,
+        kind: 'deploy',
+        payload: WatchJobsResponse.encode(job).finish(),
+      });
+      this.agents.notify(deviceId, job);
+    }
+    this.log.info({ planId, deployments: ids.length }, 'deployments queued');
+    return ids;
+  }
+}
+
+/**
+ * Drops the tightest rungs (never rung 0) while every model's ladder together exceeds the storage
+ * bound: a device stores its whole ladder.
+ */
+function trimToStorage(built: Map<string, BuiltRung[]>, bound: number | undefined): void {
+  if (bound === undefined) return;
+  const total = () => [...built.values()].flat().reduce((n, r) => n + r.bytes, 0);
+  while (total() > bound) {
+    const longest = [...built.values()].sort((a, b) => b.length - a.length)[0];
+    if (longest.length <= 1) return;
+    longest.pop();
+  }
+}
+
+/**
+ * Each model's part of the policy's bounds, for its devices to verify one model at a time: its own
+ * latency bound or its predicted share of the round's, its predicted share of memory, and its
+ * ladder's share of storage.
+ */
+function modelShares(
+  policy: PolicyRecord,
+  perModel: PredictedFigures['models'],
+  built: ReadonlyMap<string, readonly LadderArtifact[]>,
+): Map<string, ModelShare> {
+  const models = policy.models.map((m) => m.model);
+  const sum = (f: (m: string) => number) => models.reduce((n, m) => n + f(m), 0);
+  const latency = sum((m) => perModel[m].latencyMs);
+  const memory = sum((m) => perModel[m].memoryBytes);
+  const ladderBytes = (m: string) => (built.get(m) ?? []).reduce((n, r) => n + r.bytes, 0);
+  const storage = sum(ladderBytes);
+  const shares = new Map<string, ModelShare>();
+  for (const entry of policy.models) {
+    const m = entry.model;
+    const fromTotal =
+      policy.totalLatencyBoundMs === undefined
+        ? undefined
+        : (policy.totalLatencyBoundMs * perModel[m].latencyMs) / latency;
+    const latencies = [entry.latencyBoundMs, fromTotal].filter((v): v is number => v !== undefined);
+    shares.set(m, {
+      latencyMs: latencies.length > 0 ? Math.min(...latencies) : undefined,
+      memoryBytes:
+        policy.memoryBoundBytes === undefined
+          ? undefined
+          : (policy.memoryBoundBytes * perModel[m].memoryBytes) / memory,
+      storageBytes:
+        policy.storageBoundBytes === undefined
+          ? undefined
+          : (policy.storageBoundBytes * ladderBytes(m)) / storage,
+    });
+  }
+  return shares;
+}
