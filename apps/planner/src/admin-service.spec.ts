@@ -20,7 +20,7 @@ import {
   type SetPolicyResponse,
   type UploadModelResponse,
 } from '@blinknet/proto/v1/admin';
-import { encodeModel, ModelBuilder } from '@blinknet/onnx';
+import { DataType, encodeModel, ModelBuilder, valueInfo } from '@blinknet/onnx';
 import { readReferenceModel, referenceModel } from '@blinknet/zoo';
 import { Planner } from './planner';
 
@@ -172,9 +172,26 @@ describe('AdminService', () => {
     await expect(upload(encodeModel(odd.build()), { name: 'odd', datasetId: 'mnist' })).rejects.toThrow(
       /input \[1, 1, 27, 27\] does not take mnist images/,
     );
+    // An op shape inference does not know (Softsign) is refused unless the model declares its shapes;
+    // then it stays exact and the layers around it are still offered.
+    const soft = new ModelBuilder({ name: 'soft' });
+    const h = soft.relu(
+      soft.conv(soft.input('x', [1, 1, 8, 8]), { name: 'c', outChannels: 4, kernel: 3 }),
+      'act',
+    );
+    soft.output(soft.gemm(soft.flatten(h, 'flat'), 'fc', 10));
+    const softModel = soft.build();
+    const act = softModel.graph!.node.find((n) => n.opType === 'Relu')!;
+    act.opType = 'Softsign';
+    await expect(upload(encodeModel(softModel), { name: 'soft' })).rejects.toThrow(
+      /does not support op 'Softsign'; export the model with the shapes of its intermediate tensors/,
+    );
     expect(
       (await call<ListModelVersionsResponse>((m, cb) => client.listModelVersions({}, m, cb))).versions,
     ).toEqual([]);
+    softModel.graph!.valueInfo = [valueInfo(act.output[0], DataType.FLOAT, ['N', 4, 6, 6])];
+    const accepted = await upload(encodeModel(softModel), { name: 'soft' });
+    expect(accepted.version).toMatchObject({ layers: 2 });
 
     const first = await upload(bytes, { name: 'lenet5', datasetId: 'mnist' });
     expect(first.created).toBe(true);
@@ -188,7 +205,7 @@ describe('AdminService', () => {
     expect(again).toMatchObject({ created: false, version: { sha256: first.version!.sha256 } });
     expect(
       (await call<ListModelVersionsResponse>((m, cb) => client.listModelVersions({}, m, cb))).versions,
-    ).toHaveLength(1);
+    ).toHaveLength(2);
   }, 60_000);
 
   it('refuses bad policies naming the field, and unknown classes and models', async () => {

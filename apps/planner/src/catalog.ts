@@ -7,6 +7,7 @@ import {
   activationPeakBytes,
   decodeModel,
   type ModelProto,
+  UnsupportedOpError,
   weightBytes,
   writeFileAtomic,
 } from '@blinknet/onnx';
@@ -96,6 +97,14 @@ export async function storeUpload(
     await session.dispose();
   } catch (error) {
     if (error instanceof InvalidArgumentError) throw error;
+    if (error instanceof UnsupportedOpError) {
+      throw new InvalidArgumentError(
+        'model',
+        `${error.message}; export the model with the shapes of its intermediate tensors (value_info, e.g. ` +
+          `onnx.shape_inference.infer_shapes) and such ops are kept exact`,
+        { cause: error },
+      );
+    }
     if (error instanceof BlinkNetError)
       throw new InvalidArgumentError('model', error.message, { cause: error });
     throw error;

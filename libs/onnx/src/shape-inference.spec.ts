@@ -147,4 +147,13 @@ describe('inferShapes', () => {
     expect(() => inferShapes(m)).toThrow(UnsupportedOpError);
     expect(() => inferShapes(m)).toThrow("node 'n': shape inference does not support op 'FancyAttention'");
   });
+
+  it("an unknown op passes when the model declares its outputs' shapes", () => {
+    const m = oneNode('FancyAttention', { x: [1, 3] });
+    m.graph!.valueInfo = [valueInfo('y0', DataType.FLOAT, ['N', 7])];
+    expect(dimsOf(m, 'y0', 4)).toEqual([4, 7]);
+    // A shape with an unknown dimension other than the batch does not count.
+    m.graph!.valueInfo = [valueInfo('y0', DataType.FLOAT, ['N', 'K'])];
+    expect(() => inferShapes(m)).toThrow(UnsupportedOpError);
+  });
 });

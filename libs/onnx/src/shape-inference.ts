@@ -1,4 +1,4 @@
-import { type ModelProto, type NodeProto } from '@blinknet/proto/onnx';
+import { type ModelProto, type NodeProto, type ValueInfoProto } from '@blinknet/proto/onnx';
 import { findAttribute, floatAttribute, intAttribute, intsAttribute, stringAttribute } from './attributes';
 import { DataType } from './dtype';
 import { ShapeInferenceError, UnsupportedOpError } from './errors';
@@ -293,10 +293,22 @@ const RULES: Readonly<Record<string, OpRule>> = {
   QuantizeLinear: quantize,
   DynamicQuantizeLinear: dynamicQuantize,
   Relu: same,
+  // Element-wise activations: the output has the input's type and shape.
   LeakyRelu: same,
-  Clip: same,
   Sigmoid: same,
   Tanh: same,
+  Elu: same,
+  Selu: same,
+  Clip: same,
+  HardSigmoid: same,
+  HardSwish: same,
+  Softplus: same,
+  Erf: same,
+  Gelu: same,
+  Sqrt: same,
+  Exp: same,
+  Neg: same,
+  Abs: same,
   Softmax: same,
   Identity: same,
   LRN: lrn,
@@ -316,6 +328,20 @@ const RULES: Readonly<Record<string, OpRule>> = {
   Transpose: transpose,
   Constant: constantOp,
 };
+
+/** Fully known shapes the graph declares for its intermediate tensors; symbolic dims take `batch`. */
+function declaredShapes(valueInfo: readonly ValueInfoProto[], batch: number): Map<string, ValueInfo> {
+  const out = new Map<string, ValueInfo>();
+  for (const v of valueInfo) {
+    const tensorType = v.type?.tensorType;
+    if (!tensorType?.shape) continue;
+    const dims = tensorType.shape.dim.map((d, i) =>
+      d.dimValue !== undefined && d.dimValue > 0n ? Number(d.dimValue) : i === 0 ? batch : -1,
+    );
+    if (dims.every((d) => d > 0)) out.set(v.name, { elemType: tensorType.elemType, dims });
+  }
+  return out;
+}
 
 /** Whether shape inference knows this op (default ONNX domain). */
 export function isSupportedOp(opType: string): boolean {
@@ -345,9 +371,19 @@ export function inferShapes(model: ModelProto, options: ShapeInferenceOptions = 
     );
     infos.set(v.name, { elemType: tensorType.elemType, dims });
   }
+  const declared = declaredShapes(view.graph.valueInfo, batch);
   for (const node of view.order) {
     const rule = node.domain === '' || node.domain === 'ai.onnx' ? RULES[node.opType] : undefined;
-    if (!rule) throw new UnsupportedOpError(nodeLabel(node), node.opType);
+    if (!rule) {
+      // An op without a rule passes when the model declares its outputs' shapes (value_info, as
+      // exporters with shape inference write it): its layers stay exact, the others are still planned.
+      const outputs = node.output.map((name) => declared.get(name));
+      if (outputs.some((o, i) => node.output[i] !== '' && !o)) {
+        throw new UnsupportedOpError(nodeLabel(node), node.opType);
+      }
+      node.output.forEach((name, i) => outputs[i] && infos.set(name, outputs[i]));
+      continue;
+    }
     const ctx: OpContext = {
       node,
       inputs: node.input.map((name) => (name === '' ? undefined : infos.get(name))),
