@@ -52,6 +52,20 @@ describe('parseCommandLine: commands', () => {
       name: 'plan preview',
       scope: { deviceClass: 'rpi4' },
     });
+    expect(command('deploy --class rpi4')).toEqual({ name: 'deploy', scope: { deviceClass: 'rpi4' } });
+    expect(command('--json deploy --device d-1')).toEqual({ name: 'deploy', scope: { deviceId: 'd-1' } });
+    expect(command('status')).toEqual({ name: 'status', scope: undefined, watch: false });
+    expect(command('status --class rpi4 --watch')).toEqual({
+      name: 'status',
+      scope: { deviceClass: 'rpi4' },
+      watch: true,
+    });
+    expect(command('--watch status --device d-1')).toEqual({
+      name: 'status',
+      scope: { deviceId: 'd-1' },
+      watch: true,
+    });
+    expect(command('rollback --class rpi4')).toEqual({ name: 'rollback', scope: { deviceClass: 'rpi4' } });
   });
 
   it('builds a policy in bytes and milliseconds, optional bounds left unset', () => {
@@ -114,6 +128,11 @@ describe('parseCommandLine: commands', () => {
     });
     expect(options('models upload a.onnx --name a', ENV).timeoutMs).toBe(600_000);
     expect(options('models upload a.onnx --name a --timeout-s 5', ENV).timeoutMs).toBe(5_000);
+    // A deploy waits for the planner to build the artifacts; nothing else does.
+    expect(options('deploy --class rpi4', ENV).timeoutMs).toBe(600_000);
+    expect(options('deploy --class rpi4 --timeout-s 90', ENV).timeoutMs).toBe(90_000);
+    expect(options('status --watch', ENV).timeoutMs).toBe(30_000);
+    expect(options('rollback --class rpi4', ENV).timeoutMs).toBe(30_000);
   });
 
   it('answers --help and -h at every level without needing a token', () => {
@@ -124,6 +143,13 @@ describe('parseCommandLine: commands', () => {
     };
     expect(help('--help')).toMatch(/^usage: blinknet <command> \[options\]/);
     expect(help('-h')).toContain('policy set      create or replace a bound policy');
+    expect(help('-h')).toContain('deploy          deploy the plan of a policy to its devices');
+    expect(help('deploy -h')).toMatch(/^usage: blinknet deploy \(--class C \| --device ID\)\n/);
+    expect(help('status --help')).toMatch(
+      /^usage: blinknet status \[--class C \| --device ID\] \[--watch\]\n/,
+    );
+    expect(help('status --help')).toContain('--watch                   ask again every 2 s');
+    expect(help('rollback -h --device d-1')).toMatch(/^usage: blinknet rollback /);
     expect(help('policy --help')).toMatch(/^usage: blinknet policy set .*\n {7}blinknet policy get/);
     expect(help('policy set -h --memory-mb 0')).toMatch(
       /^usage: blinknet policy set \(--class C \| --device ID\)/,
@@ -140,6 +166,9 @@ describe('parseCommandLine: commands', () => {
         'policy get',
         'policy rm',
         'plan preview',
+        'deploy',
+        'status',
+        'rollback',
       ].map((name) => help(`${name} --help`)),
     ];
     for (const text of texts) {
@@ -158,11 +187,11 @@ describe('parseCommandLine: refusals name the flag and the help to read', () => 
   it.each([
     [
       '',
-      'command: none given; one of: models upload, models ls, devices ls, classes ls, policy set, policy get, policy rm, plan preview [blinknet --help]',
+      'command: none given; one of: models upload, models ls, devices ls, classes ls, policy set, policy get, policy rm, plan preview, deploy, status, rollback [blinknet --help]',
     ],
     [
-      'deploy',
-      "command: unknown 'deploy'; one of: models upload, models ls, devices ls, classes ls, policy set, policy get, policy rm, plan preview [blinknet --help]",
+      'frob',
+      "command: unknown 'frob'; one of: models upload, models ls, devices ls, classes ls, policy set, policy get, policy rm, plan preview, deploy, status, rollback [blinknet --help]",
     ],
     [
       'policy',
@@ -199,6 +228,36 @@ describe('parseCommandLine: refusals name the flag and the help to read', () => 
       '--class: give --class or --device, not both: a policy applies to a class or to one device [blinknet plan preview --help]',
     ],
     ['policy rm --class=', '--class: must not be empty [blinknet policy rm --help]'],
+    ['deploy', '--class: one of --class C or --device ID is required [blinknet deploy --help]'],
+    ['rollback', '--class: one of --class C or --device ID is required [blinknet rollback --help]'],
+    [
+      'deploy --class a --device b',
+      '--class: give --class or --device, not both: a policy applies to a class or to one device [blinknet deploy --help]',
+    ],
+    [
+      'status --class a --device b',
+      '--class: give --class or --device, not both: a policy applies to a class or to one device [blinknet status --help]',
+    ],
+    ['status --device=', '--device: must not be empty [blinknet status --help]'],
+    ['rollback --device= ', '--device: must not be empty [blinknet rollback --help]'],
+    [
+      'deploy rpi4',
+      "command line: 'blinknet deploy' takes no arguments, got 'rpi4' [blinknet deploy --help]",
+    ],
+    [
+      'status rpi4 --watch',
+      "command line: 'blinknet status' takes no arguments, got 'rpi4' [blinknet status --help]",
+    ],
+    ['deploy --class a --watch', "--watch: is not an option of 'blinknet deploy' [blinknet deploy --help]"],
+    [
+      'rollback --class a --model m',
+      "--model: is not an option of 'blinknet rollback' [blinknet rollback --help]",
+    ],
+    ['status --watch=2', "command line: Option '--watch' does not take an argument [blinknet --help]"],
+    [
+      'deploy --class a --timeout-s -1',
+      "--timeout-s: must be greater than 0, got '-1' [blinknet deploy --help]",
+    ],
     ['policy set --class a', '--model: at least one model is required [blinknet policy set --help]'],
     ['policy set --class a --model m --model m', "--model: 'm' is named twice [blinknet policy set --help]"],
     [

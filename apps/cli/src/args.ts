@@ -4,9 +4,16 @@ import { type Policy, type PolicyScope } from '@blinknet/proto/v1/admin';
 import { UsageError } from './errors';
 
 export const DEFAULT_PLANNER = '127.0.0.1:7070';
-/** Deadline of one call; an upload also waits for the planner to check and load the model. */
+/** Deadline of one call. */
 export const DEFAULT_TIMEOUT_S = 30;
-export const UPLOAD_TIMEOUT_S = 600;
+/**
+ * Deadline of the calls that wait for the planner's work: an upload for it to check and load the
+ * model, a deploy for it to build every artifact of the ladder and measure its accuracy.
+ */
+export const LONG_TIMEOUT_S = 600;
+const LONG_CALLS: readonly CommandName[] = ['models upload', 'deploy'];
+/** How often `status --watch` asks again. */
+export const WATCH_INTERVAL_MS = 2000;
 /** Labelled data sets the planner's accuracy model knows (admin.proto, UploadHeader.dataset_id). */
 export const DATASETS = ['mnist', 'fashion-mnist'] as const;
 
@@ -23,7 +30,17 @@ export type Command =
   | { readonly name: 'devices ls'; /** empty: every class */ readonly deviceClass: string }
   | { readonly name: 'classes ls' }
   | { readonly name: 'policy set'; readonly policy: Policy }
-  | { readonly name: 'policy get' | 'policy rm' | 'plan preview'; readonly scope: PolicyScope };
+  | {
+      readonly name: 'policy get' | 'policy rm' | 'plan preview' | 'deploy' | 'rollback';
+      readonly scope: PolicyScope;
+    }
+  | {
+      readonly name: 'status';
+      /** Undefined: the newest deployment of every device and model. */
+      readonly scope: PolicyScope | undefined;
+      /** Ask again every WATCH_INTERVAL_MS until every deployment has ended. */
+      readonly watch: boolean;
+    };
 
 export type CommandName = Command['name'];
 
@@ -65,7 +82,7 @@ const GLOBAL_FLAGS: Flags = {
   },
   'timeout-s': {
     value: 'S',
-    help: `deadline of each call in seconds (default ${DEFAULT_TIMEOUT_S}; ${UPLOAD_TIMEOUT_S} for models upload)`,
+    help: `deadline of a call in seconds (default ${DEFAULT_TIMEOUT_S}; ${LONG_TIMEOUT_S} for ${LONG_CALLS.join(' and ')})`,
   },
   json: { help: "print the planner's responses as JSON (64-bit integers as numbers)" },
   help: { short: 'h', help: 'this text' },
@@ -119,6 +136,11 @@ class Input {
 
   /** Exactly one of --class and --device. */
   scope(): PolicyScope {
+    return this.optionalScope() ?? this.fail('--class', 'one of --class C or --device ID is required');
+  }
+
+  /** One of --class and --device, or undefined when neither is given. */
+  optionalScope(): PolicyScope | undefined {
     const deviceClass = this.string('class');
     const deviceId = this.string('device');
     if (deviceClass !== undefined && deviceId !== undefined) {
@@ -129,7 +151,11 @@ class Input {
     }
     if (deviceClass !== undefined) return { deviceClass };
     if (deviceId !== undefined) return { deviceId };
-    return this.fail('--class', 'one of --class C or --device ID is required');
+    return undefined;
+  }
+
+  boolean(flag: string): boolean {
+    return this.values[flag] === true;
   }
 }
 
@@ -261,10 +287,55 @@ or an accuracy model is not ready.`,
     positionals: 0,
     build: (input) => ({ name: 'plan preview', scope: input.scope() }),
   },
+  deploy: {
+    synopsis: '(--class C | --device ID)',
+    summary: 'deploy the plan of a policy to its devices',
+    description: `Solves the policy of a device class or of one device, builds the plan's artifacts and its ladder
+(tighter variants the devices step down to under load, as many as the storage bound allows), measures
+each artifact's accuracy on the held-out split, and queues one deployment per device in scope and
+model. Shows the plan as 'blinknet plan preview' does and the deployments queued; follow them with
+'blinknet status --watch'. Fails with FAILED_PRECONDITION when no plan meets the bounds (the message
+names them), the class has no measurements yet or no device is in scope. Building takes a while: the
+deadline is ${LONG_TIMEOUT_S} s unless --timeout-s says otherwise.`,
+    flags: SCOPE_FLAGS,
+    positionals: 0,
+    build: (input) => ({ name: 'deploy', scope: input.scope() }),
+  },
+  status: {
+    synopsis: '[--class C | --device ID] [--watch]',
+    summary: 'show deployments, predicted beside measured',
+    description: `The newest deployment of every device and model, or only those of one policy: its state, the
+plan's round, the figures predicted beside those measured (latency p95 and memory on the device,
+storage of its whole ladder, accuracy on the held-out split; '-' until known), the rungs of its
+ladder, and the bounds the device found violated or why it failed. Fails with NOT_FOUND when the
+class or device has no policy.`,
+    flags: {
+      class: { value: 'C', help: "only the deployments of this device class's policy" },
+      device: { value: 'ID', help: "only the deployments of this device's own policy" },
+      watch: {
+        help: `ask again every ${WATCH_INTERVAL_MS / 1000} s, showing the table whenever a state changes,
+until every deployment is active, failed or rolled-back; with --json, print
+only the last answer`,
+      },
+    },
+    positionals: 0,
+    build: (input) => ({ name: 'status', scope: input.optionalScope(), watch: input.boolean('watch') }),
+  },
+  rollback: {
+    synopsis: '(--class C | --device ID)',
+    summary: 'deploy the previous plan again',
+    description: `Deploys again the newest earlier plan of the policy of a device class or of one device that was
+active on every device it went to, and shows the deployments queued. Fails with FAILED_PRECONDITION
+when there is none.`,
+    flags: SCOPE_FLAGS,
+    positionals: 0,
+    build: (input) => ({ name: 'rollback', scope: input.scope() }),
+  },
 };
 
 const NAMES = Object.keys(COMMANDS) as CommandName[];
-const GROUPS = [...new Set(NAMES.map((name) => name.split(' ')[0]))];
+/** First words of the two-word commands (`models` of `models upload`); the others stand alone (`deploy`). */
+const GROUPS = [...new Set(NAMES.filter((name) => name.includes(' ')).map((name) => name.split(' ')[0]))];
 
 function buildPolicy(input: Input): Policy {
   const scope = input.scope();
@@ -375,24 +446,9 @@ export function parseCommandLine(
   const { values, positionals } = parsed;
   const help = values.help === true;
 
-  const [group, verb, ...rest] = positionals;
-  if (group === undefined) {
-    if (help) return { help: TOP_USAGE };
-    throw new UsageError('command', `none given; one of: ${NAMES.join(', ')}`);
-  }
-  if (!GROUPS.includes(group)) {
-    throw new UsageError('command', `unknown '${group}'; one of: ${NAMES.join(', ')}`);
-  }
-  const name = `${group} ${verb}` as CommandName;
-  if (verb === undefined || !(name in COMMANDS)) {
-    if (help && verb === undefined) return { help: groupUsage(group) };
-    const verbs = NAMES.filter((n) => n.startsWith(`${group} `)).join(', ');
-    throw new UsageError(
-      'command',
-      `${verb === undefined ? `'${group}' needs a verb` : `unknown '${name}'`}; one of: ${verbs}`,
-      group,
-    );
-  }
+  const found = findCommand(positionals, help);
+  if ('help' in found) return found;
+  const { name, rest } = found;
   const spec = COMMANDS[name];
   if (help) return { help: commandUsage(name) };
 
@@ -410,6 +466,36 @@ export function parseCommandLine(
   return { command, options: globalOptions(values, env, readFile, name) };
 }
 
+/**
+ * The command the positionals start with and the arguments after it, or the usage text that --help
+ * asks for when they name no command (`blinknet --help`, `blinknet policy --help`).
+ */
+function findCommand(
+  positionals: readonly string[],
+  help: boolean,
+): { readonly help: string } | { readonly name: CommandName; readonly rest: readonly string[] } {
+  const [group, verb, ...rest] = positionals;
+  if (group === undefined) {
+    if (help) return { help: TOP_USAGE };
+    throw new UsageError('command', `none given; one of: ${NAMES.join(', ')}`);
+  }
+  if ((NAMES as string[]).includes(group)) return { name: group as CommandName, rest: positionals.slice(1) };
+  if (!GROUPS.includes(group)) {
+    throw new UsageError('command', `unknown '${group}'; one of: ${NAMES.join(', ')}`);
+  }
+  const name = `${group} ${verb}` as CommandName;
+  if (verb === undefined || !NAMES.includes(name)) {
+    if (help && verb === undefined) return { help: groupUsage(group) };
+    const verbs = NAMES.filter((n) => n.startsWith(`${group} `)).join(', ');
+    throw new UsageError(
+      'command',
+      `${verb === undefined ? `'${group}' needs a verb` : `unknown '${name}'`}; one of: ${verbs}`,
+      group,
+    );
+  }
+  return { name, rest };
+}
+
 function globalOptions(
   values: FlagValues,
   env: Readonly<Record<string, string | undefined>>,
@@ -425,8 +511,8 @@ function globalOptions(
         : DEFAULT_PLANNER;
   const timeoutS =
     flag('timeout-s') === undefined
-      ? command === 'models upload'
-        ? UPLOAD_TIMEOUT_S
+      ? LONG_CALLS.includes(command)
+        ? LONG_TIMEOUT_S
         : DEFAULT_TIMEOUT_S
       : positiveNumber(flag('timeout-s')!, '--timeout-s', 'a number of seconds', command);
   return {
@@ -537,7 +623,8 @@ Exit status: 0 ok; 1 a call failed, its gRPC status on stderr (e.g. 'blinknet: U
 export const TOP_USAGE = `usage: blinknet <command> [options]
 
 The BlinkNet operator CLI: upload models, list devices and their classes, set the bounds models must
-meet on them, and preview the plans the planner would deploy. It calls the planner's AdminService.
+meet on them, preview and deploy the plans that meet them, follow the deployments, and roll back.
+It calls the planner's AdminService.
 
 commands:
 ${commandList(NAMES)}

@@ -33,6 +33,7 @@ async function blinknet(argv: readonly string[]): Promise<Outcome> {
     stderr: (text) => (stderr += text),
     stderrIsTTY: false,
     now: Date.now,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     readFile: (path) => readFileSync(path, 'utf8'),
   };
   const code = await runCli(argv, {}, io);
@@ -184,6 +185,25 @@ describe('blinknet against a running planner', () => {
       '--token',
       TOKEN,
     ]);
+    expect(outcome.code).toBe(1);
+    expect(outcome.stdout).toBe('');
+    expect(outcome.stderr).toMatch(/^blinknet: NOT_FOUND: .*no-such-class.*\n$/);
+  });
+
+  it('shows no deployments on an empty planner, as text and as JSON', async () => {
+    const text = await blinknet(['status', ...plannerFlags, '--token', TOKEN]);
+    expect(text).toEqual({
+      code: 0,
+      stdout: "no deployments yet: 'blinknet deploy (--class C | --device ID)'\n",
+      stderr: '',
+    });
+    const json = await blinknet(['status', '--json', ...plannerFlags, '--token', TOKEN]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ deployments: [] });
+  });
+
+  it('refuses to deploy to an unknown class: NOT_FOUND, exit status 1', async () => {
+    const outcome = await blinknet(['deploy', '--class', 'no-such-class', ...plannerFlags, '--token', TOKEN]);
     expect(outcome.code).toBe(1);
     expect(outcome.stdout).toBe('');
     expect(outcome.stderr).toMatch(/^blinknet: NOT_FOUND: .*no-such-class.*\n$/);

@@ -10,13 +10,16 @@ import { BYTES_PER_MIB } from '@blinknet/core';
 import {
   AdminServiceClient,
   type DeletePolicyResponse,
+  type DeployResponse,
   type GetPolicyResponse,
+  type GetStatusResponse,
   type ListDeviceClassesResponse,
   type ListDevicesResponse,
   type ListModelVersionsResponse,
   type Policy,
   type PolicyScope,
   type PreviewPlanResponse,
+  type RollbackResponse,
   type SetPolicyResponse,
   type UploadHeader,
   type UploadModelResponse,
@@ -39,6 +42,9 @@ export type AdminApi = Pick<
   | 'getPolicy'
   | 'deletePolicy'
   | 'previewPlan'
+  | 'deploy'
+  | 'getStatus'
+  | 'rollback'
 >;
 
 /**
@@ -87,6 +93,19 @@ export class AdminClient {
 
   previewPlan(scope: PolicyScope): Promise<PreviewPlanResponse> {
     return this.unary((md, options, done) => this.client.previewPlan({ scope }, md, options, done));
+  }
+
+  deploy(scope: PolicyScope): Promise<DeployResponse> {
+    return this.unary((md, options, done) => this.client.deploy({ scope }, md, options, done));
+  }
+
+  /** `scope` undefined: the newest deployment of every device and model. */
+  getStatus(scope: PolicyScope | undefined): Promise<GetStatusResponse> {
+    return this.unary((md, options, done) => this.client.getStatus({ scope }, md, options, done));
+  }
+
+  rollback(scope: PolicyScope): Promise<RollbackResponse> {
+    return this.unary((md, options, done) => this.client.rollback({ scope }, md, options, done));
   }
 
   /**

@@ -4,18 +4,23 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { formatBytes } from '@blinknet/core';
 import { type UploadModelResponse } from '@blinknet/proto/v1/admin';
-import { type Command } from './args';
+import { type Command, WATCH_INTERVAL_MS } from './args';
 import { type AdminApi, UPLOAD_CHUNK_BYTES } from './client';
 import { UsageError } from './errors';
 import {
+  ENDED_STATES,
+  formatInstant,
   renderClasses,
   renderDeletedPolicy,
+  renderDeploy,
   renderDevices,
   renderJson,
   renderModels,
   renderPlan,
   renderPolicy,
+  renderRollback,
   renderSetPolicy,
+  renderStatus,
   renderUpload,
 } from './format';
 
@@ -26,6 +31,8 @@ export interface CommandIO {
   /** Upload progress is drawn only on a terminal, never into a log or a pipe. */
   readonly stderrIsTTY: boolean;
   readonly now: () => number;
+  /** Waits between the polls of `status --watch`. */
+  readonly sleep: (ms: number) => Promise<void>;
 }
 
 /** Runs one command against the planner and prints its answer, as a table or (`json`) as the response object. */
@@ -35,6 +42,7 @@ export async function runCommand(
   json: boolean,
   io: CommandIO,
 ): Promise<void> {
+  if (command.name === 'status' && command.watch) return watchStatus(command, admin, json, io);
   const [response, render] = await call(command, admin, io);
   io.stdout(json ? renderJson(response) : render());
 }
@@ -73,6 +81,48 @@ async function call(command: Command, admin: AdminApi, io: CommandIO): Promise<[
       const response = await admin.previewPlan(command.scope);
       return [response, () => renderPlan(response, command.scope)];
     }
+    case 'deploy': {
+      const response = await admin.deploy(command.scope);
+      return [response, () => renderDeploy(response, command.scope)];
+    }
+    case 'status': {
+      const response = await admin.getStatus(command.scope);
+      return [response, () => renderStatus(response, command.scope)];
+    }
+    case 'rollback': {
+      const response = await admin.rollback(command.scope);
+      return [response, () => renderRollback(response, command.scope)];
+    }
+  }
+}
+
+type StatusCommand = Extract<Command, { name: 'status' }>;
+
+/**
+ * Asks for the status every WATCH_INTERVAL_MS until every deployment has ended (active, failed or
+ * rolled-back), printing the table whenever a state changes; with `json`, only the last answer.
+ */
+async function watchStatus(
+  command: StatusCommand,
+  admin: AdminApi,
+  json: boolean,
+  io: CommandIO,
+): Promise<void> {
+  let shown: string | undefined;
+  for (;;) {
+    const response = await admin.getStatus(command.scope);
+    const states = response.deployments.map((d) => `${d.id}=${d.state}`).join('\n');
+    if (!json && states !== shown) {
+      io.stdout(
+        `${shown === undefined ? '' : '\n'}at ${formatInstant(io.now())}\n${renderStatus(response, command.scope)}`,
+      );
+      shown = states;
+    }
+    if (response.deployments.every((d) => ENDED_STATES.includes(d.state))) {
+      if (json) io.stdout(renderJson(response));
+      return;
+    }
+    await io.sleep(WATCH_INTERVAL_MS);
   }
 }
 

@@ -1,5 +1,8 @@
 import { BYTES_PER_MB, formatBytes, formatCount } from '@blinknet/core';
 import {
+  type DeployResponse,
+  type Deployment,
+  type GetStatusResponse,
   type ListDeviceClassesResponse,
   type ListDevicesResponse,
   type ListModelVersionsResponse,
@@ -9,6 +12,7 @@ import {
   type Policy,
   type PolicyScope,
   type PreviewPlanResponse,
+  type RollbackResponse,
   type SetPolicyResponse,
   type UploadModelResponse,
 } from '@blinknet/proto/v1/admin';
@@ -71,6 +75,11 @@ export function formatTime(unixMs: number): string {
   return unixMs > 0 ? `${new Date(unixMs).toISOString().slice(0, 16).replace('T', ' ')}Z` : NONE;
 }
 
+/** Seconds in UTC, for `status --watch`: 2025-11-26 12:00:02Z. */
+export function formatInstant(unixMs: number): string {
+  return `${new Date(unixMs).toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}
+
 export function formatAgo(unixMs: number, nowMs: number): string {
   if (unixMs <= 0) return 'never';
   const s = Math.max(0, Math.round((nowMs - unixMs) / 1000));
@@ -84,6 +93,18 @@ export function formatScope(scope: PolicyScope | undefined): string {
   if (scope?.deviceClass !== undefined) return `class ${scope.deviceClass}`;
   if (scope?.deviceId !== undefined) return `device ${scope.deviceId}`;
   return '(no scope)';
+}
+
+/** The flag that names a scope on the command line: --class rpi4. */
+function scopeFlag(scope: PolicyScope): string {
+  if (scope.deviceClass !== undefined) return `--class ${scope.deviceClass}`;
+  if (scope.deviceId !== undefined) return `--device ${scope.deviceId}`;
+  return '(--class C | --device ID)';
+}
+
+/** `1 deployment`, `4 deployments`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function shortSha(sha256: string): string {
@@ -321,4 +342,158 @@ export function renderPlan(response: PreviewPlanResponse, scope: PolicyScope): s
     );
   }
   return sections.join('\n');
+}
+
+// ---- deployments ----
+
+/** A deployment in one of these states has ended: its device reports nothing more about it. */
+export const ENDED_STATES: readonly string[] = ['active', 'failed', 'rolled-back'];
+/** The order a deployment passes through its states (admin.proto, Deployment.state). */
+const STATE_ORDER = ['pending', 'downloading', 'verifying', 'active', 'failed', 'rolled-back'];
+
+/** How figures of one kind are shown: the unit that suits the larger of two, and a value in it. */
+type Scale = (largest: number) => { readonly number: (value: number) => string; readonly unit: string };
+
+const MILLISECONDS: Scale = (largest) => ({
+  number: (ms) => ms.toFixed(largest >= 100 ? 1 : largest >= 10 ? 2 : 3),
+  unit: ' ms',
+});
+
+/** The units and digits of formatBytes. */
+const BYTES: Scale = (largest) => {
+  if (largest < 1_000) return { number: (bytes) => String(bytes), unit: ' B' };
+  if (largest < 1_000_000) return { number: (bytes) => (bytes / 1_000).toFixed(1), unit: ' kB' };
+  if (largest < 1_000_000_000) return { number: (bytes) => (bytes / 1_000_000).toFixed(2), unit: ' MB' };
+  return { number: (bytes) => (bytes / 1_000_000_000).toFixed(2), unit: ' GB' };
+};
+
+const PERCENT: Scale = () => ({ number: (fraction) => (fraction * 100).toFixed(2), unit: '%' });
+
+/**
+ * Predicted and measured in one unit, to be shown as `0.301 / 0.287 ms`, `6.420 / - ms`; a figure not
+ * known (zero, admin.proto Deployment.measured) is '-'.
+ */
+function predictedMeasured(
+  predicted: number | undefined,
+  measured: number | undefined,
+  scale: Scale,
+): [predicted: string, measured: string] {
+  const known = (value: number | undefined): value is number => value !== undefined && value > 0;
+  if (!known(predicted) && !known(measured)) return [NONE, NONE];
+  const { number, unit } = scale(Math.max(predicted ?? 0, measured ?? 0));
+  return [
+    known(predicted) ? number(predicted) : NONE,
+    known(measured) ? `${number(measured)}${unit}` : `${NONE} ${unit.trim()}`,
+  ];
+}
+
+/** A column of predicted / measured pairs, their slashes one above the other. */
+function pairColumn(pairs: readonly (readonly [string, string])[]): string[] {
+  const width = Math.max(...pairs.map(([predicted]) => predicted.length));
+  return pairs.map(([predicted, measured]) => `${predicted.padStart(width)} / ${measured}`);
+}
+
+function deviceCell(d: Deployment): string {
+  return d.deviceName || d.deviceId;
+}
+
+const FIGURES_LEGEND = `figures: predicted / measured ('-' until known): latency p95 and memory on the device, storage of
+its whole ladder (RUNGS artifacts), accuracy on the held-out split`;
+
+/** One line per deployment and what its figures are, then why those that failed did. */
+function deploymentsTable(deployments: readonly Deployment[]): string {
+  const figures = (figure: keyof PlanFigures, scale: Scale) =>
+    pairColumn(deployments.map((d) => predictedMeasured(d.predicted?.[figure], d.measured?.[figure], scale)));
+  const latency = figures('latencyMs', MILLISECONDS);
+  const memory = figures('memoryBytes', BYTES);
+  const storage = figures('storageBytes', BYTES);
+  const accuracy = figures('accuracy', PERCENT);
+  const rows = deployments.map((d, i) => [
+    deviceCell(d),
+    d.deviceClass || NONE,
+    d.model,
+    d.state || NONE,
+    String(d.round),
+    latency[i],
+    memory[i],
+    storage[i],
+    accuracy[i],
+    String(d.ladder.length),
+  ]);
+  const lines = table(
+    [
+      { header: 'DEVICE' },
+      { header: 'CLASS' },
+      { header: 'MODEL' },
+      { header: 'STATE' },
+      { header: 'ROUND', align: 'right' },
+      { header: 'LATENCY p95' },
+      { header: 'MEMORY' },
+      { header: 'STORAGE' },
+      { header: 'ACCURACY' },
+      { header: 'RUNGS', align: 'right' },
+    ],
+    rows,
+  );
+  return `${lines}\n${FIGURES_LEGEND}\n${deploymentProblems(deployments)}`;
+}
+
+/** The bounds a device found violated, and a failure's detail beyond its state; '' when none. */
+function deploymentProblems(deployments: readonly Deployment[]): string {
+  const rows = deployments.flatMap((d) => {
+    const detail = d.detail && d.detail !== d.state ? d.detail : d.state;
+    if (d.violations.length === 0 && detail === d.state) return [];
+    const violated = d.violations.length > 0 ? `; violated ${d.violations.join('; ')}` : '';
+    return [[deviceCell(d), d.model, `${detail}${violated}`]];
+  });
+  if (rows.length === 0) return '';
+  const lines = alignRows(rows, ['left', 'left', 'left']).replace(/^/gm, '  ');
+  return `\nbounds violated and failures:\n${lines}\n`;
+}
+
+/** `5 deployments: 3 active, 1 failed, 1 rolled-back`, states in the order deployments go through them. */
+function stateSummary(deployments: readonly Deployment[]): string {
+  const states = [...new Set(deployments.map((d) => d.state))].sort(
+    (a, b) => rank(a) - rank(b) || a.localeCompare(b),
+  );
+  const counts = states.map((state) => `${deployments.filter((d) => d.state === state).length} ${state}`);
+  return `${count(deployments.length, 'deployment')}: ${counts.join(', ')}`;
+}
+
+function rank(state: string): number {
+  const i = STATE_ORDER.indexOf(state);
+  return i < 0 ? STATE_ORDER.length : i;
+}
+
+/** `scope` undefined: every deployment was asked for. */
+export function renderStatus(response: GetStatusResponse, scope: PolicyScope | undefined): string {
+  if (response.deployments.length === 0) {
+    return scope
+      ? `no deployments of the policy of ${formatScope(scope)}: 'blinknet deploy ${scopeFlag(scope)}'\n`
+      : "no deployments yet: 'blinknet deploy (--class C | --device ID)'\n";
+  }
+  return `${stateSummary(response.deployments)}\n${deploymentsTable(response.deployments)}`;
+}
+
+function follow(scope: PolicyScope): string {
+  return `follow them with 'blinknet status ${scopeFlag(scope)} --watch'\n`;
+}
+
+export function renderDeploy(response: DeployResponse, scope: PolicyScope): string {
+  const plan = response.plan ? renderPlan(response.plan, scope) : '(the planner returned no plan)\n';
+  return `deploying plan ${response.planId} to ${formatScope(scope)}: ${count(response.deployments.length, 'deployment')} queued
+
+${plan}
+${queued(response.deployments, scope)}`;
+}
+
+export function renderRollback(response: RollbackResponse, scope: PolicyScope): string {
+  return `rolling ${formatScope(scope)} back to plan ${response.planId}: ${count(response.deployments.length, 'deployment')} queued
+
+${queued(response.deployments, scope)}`;
+}
+
+function queued(deployments: readonly Deployment[], scope: PolicyScope): string {
+  if (deployments.length === 0) return 'no deployments queued\n';
+  return `${deploymentsTable(deployments)}${follow(scope)}`;
 }

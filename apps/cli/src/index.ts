@@ -16,12 +16,15 @@ export { PlannerCallError, UsageError } from './errors';
 export {
   renderClasses,
   renderDeletedPolicy,
+  renderDeploy,
   renderDevices,
   renderJson,
   renderModels,
   renderPlan,
   renderPolicy,
+  renderRollback,
   renderSetPolicy,
+  renderStatus,
   renderUpload,
   table,
 } from './format';

@@ -8,6 +8,7 @@ runCli(process.argv.slice(2), process.env, {
   stderr: (text) => process.stderr.write(text),
   stderrIsTTY: process.stderr.isTTY === true,
   now: Date.now,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   readFile: (path) => readFileSync(path, 'utf8'),
 }).then(
   (code) => {

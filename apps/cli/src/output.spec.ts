@@ -1,18 +1,23 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DeletePolicyResponse,
+  DeployResponse,
+  type Deployment,
   GetPolicyResponse,
+  GetStatusResponse,
   ListDeviceClassesResponse,
   ListDevicesResponse,
   ListModelVersionsResponse,
   PreviewPlanResponse,
+  RollbackResponse,
   SetPolicyResponse,
   type UploadHeader,
   UploadModelResponse,
 } from '@blinknet/proto/v1/admin';
 import { referenceModel } from '@blinknet/zoo';
-import { parseCommandLine } from './args';
+import { parseCommandLine, WATCH_INTERVAL_MS } from './args';
 import { type AdminApi } from './client';
 import { type CommandIO, runCommand } from './commands';
 
@@ -291,6 +296,159 @@ const INFEASIBLE_PLAN = PreviewPlanResponse.fromPartial({
 
 const UPLOADED = UploadModelResponse.fromPartial({ version: LENET_VERSION, created: true });
 
+// Deployments of FEASIBLE_PLAN to the two rpi4 devices, and of a device policy to nuc-lab.
+
+const PLAN_ID = 'cmifx2k7a0003qz8l5h1d9e2b';
+const EARLIER_PLAN_ID = 'cmifw9q3c0001qz8lb7t4x0ka';
+const NUC_PLAN_ID = 'cmifv4d1e0009qz8lq2m6w3rn';
+
+/** The sha256 of a built artifact (content made up, the form real). */
+function artifactSha(model: string, factor: number): string {
+  return createHash('sha256').update(`${model}@${factor}`).digest('hex');
+}
+
+function rungs(model: string, bytes: readonly number[]) {
+  const factors = [1, 0.85, 0.7];
+  return bytes.map((b, i) => ({ sha256: artifactSha(model, factors[i]), bytes: b, factor: factors[i] }));
+}
+
+const LENET_RUNGS = rungs('lenet5', [82_944, 64_310, 47_158]);
+const CIFAR_RUNGS = rungs('cifar10-quick', [96_212, 77_904]);
+const ladderBytes = (ladder: readonly { bytes: number }[]) => ladder.reduce((n, r) => n + r.bytes, 0);
+
+const KITCHEN = { deviceId: 'dev-7f3a9c21', deviceName: 'pi-kitchen', deviceClass: 'rpi4' };
+const GARAGE = { deviceId: 'dev-0b41e8d6', deviceName: 'pi-garage', deviceClass: 'rpi4' };
+const LENET_DEPLOYED = {
+  model: 'lenet5',
+  ladder: LENET_RUNGS,
+  predicted: FEASIBLE_PLAN.models[0].predicted,
+  heldOut: 0.9864,
+};
+const CIFAR_DEPLOYED = {
+  model: 'cifar10-quick',
+  ladder: CIFAR_RUNGS,
+  predicted: FEASIBLE_PLAN.models[1].predicted,
+  heldOut: 0.9031,
+};
+
+/** A deployment just queued: only the planner's held-out accuracy is measured yet. */
+function queuedDeployment(
+  id: string,
+  planId: string,
+  device: typeof KITCHEN,
+  { heldOut, ...model }: typeof LENET_DEPLOYED,
+  updatedAtUnixMs = NOW - 4 * MINUTE,
+): Deployment {
+  return {
+    id,
+    planId,
+    round: 1,
+    ...device,
+    ...model,
+    state: 'pending',
+    detail: '',
+    updatedAtUnixMs,
+    measured: { latencyMs: 0, memoryBytes: 0, storageBytes: 0, accuracy: heldOut },
+    violations: [],
+  };
+}
+
+/** What the device reported once it verified the deployment. */
+function verified(
+  d: Deployment,
+  state: string,
+  latencyMs: number,
+  memoryBytes: number,
+  violations: string[] = [],
+): Deployment {
+  return {
+    ...d,
+    state,
+    detail: state,
+    updatedAtUnixMs: NOW - MINUTE,
+    measured: { ...d.measured!, latencyMs, memoryBytes, storageBytes: ladderBytes(d.ladder) },
+    violations,
+  };
+}
+
+const QUEUED = [
+  queuedDeployment('cmifx2kb10005qz8l3n7c0v1d', PLAN_ID, KITCHEN, LENET_DEPLOYED),
+  queuedDeployment('cmifx2kb10006qz8l9k2e4h7f', PLAN_ID, KITCHEN, CIFAR_DEPLOYED),
+  queuedDeployment('cmifx2kb10007qz8lw5r8t1y3', PLAN_ID, GARAGE, LENET_DEPLOYED),
+  queuedDeployment('cmifx2kb10008qz8lp0s6u9b2', PLAN_ID, GARAGE, CIFAR_DEPLOYED),
+];
+
+const DEPLOYED = DeployResponse.fromPartial({ planId: PLAN_ID, plan: FEASIBLE_PLAN, deployments: QUEUED });
+
+/** Memory bound of the policy (3 MB) shared by predicted memory: cifar10-quick's part, as its devices verify it. */
+const CIFAR_MEMORY_SHARE = Math.floor((3_000_000 * 1_281_000) / 2_985_000);
+
+const NUC_FAILED = {
+  ...queuedDeployment(
+    'cmifv4d3k000bqz8lm1x7a5gq',
+    NUC_PLAN_ID,
+    { deviceId: 'dev-c2d95a10', deviceName: 'nuc-lab', deviceClass: 'x86-small' },
+    {
+      model: 'lenet5',
+      ladder: rungs('lenet5-nuc', [84_020, 66_870]),
+      predicted: { latencyMs: 0.118, memoryBytes: 1_650_000, storageBytes: 80_112, accuracy: 0.9881 },
+      heldOut: 0.9879,
+    },
+  ),
+  state: 'failed',
+  detail: `failed: artifact ${artifactSha('lenet5-nuc', 1).slice(0, 12)}: DEADLINE_EXCEEDED: Deadline exceeded`,
+  updatedAtUnixMs: NOW - 9 * MINUTE,
+};
+
+const STATUS = GetStatusResponse.fromPartial({
+  deployments: [
+    verified(QUEUED[0], 'active', 0.287, 1_652_000),
+    verified(QUEUED[1], 'active', 6.871, 1_247_000),
+    verified(QUEUED[2], 'active', 0.334, 1_598_000),
+    verified(QUEUED[3], 'rolled-back', 7.102, 1_412_000, [`memory 1412000 > bound ${CIFAR_MEMORY_SHARE}`]),
+    NUC_FAILED,
+  ],
+});
+
+/** The plan before FEASIBLE_PLAN, under a looser memory bound: less approximated. */
+const LENET_EARLIER = {
+  model: 'lenet5',
+  ladder: rungs('lenet5-earlier', [131_776, 90_412, 61_930]),
+  predicted: { latencyMs: 0.356, memoryBytes: 1_790_000, storageBytes: 127_840, accuracy: 0.9884 },
+  heldOut: 0.9879,
+};
+const CIFAR_EARLIER = {
+  model: 'cifar10-quick',
+  ladder: rungs('cifar10-quick-earlier', [188_516, 104_220]),
+  predicted: { latencyMs: 7.88, memoryBytes: 1_620_000, storageBytes: 182_900, accuracy: 0.9071 },
+  heldOut: 0.9063,
+};
+
+const ROLLED_BACK = RollbackResponse.fromPartial({
+  planId: EARLIER_PLAN_ID,
+  deployments: [
+    queuedDeployment('cmifz8m2q000dqz8l6d4f2j8k', EARLIER_PLAN_ID, KITCHEN, LENET_EARLIER, NOW),
+    queuedDeployment('cmifz8m2q000eqz8lt3g9b5xw', EARLIER_PLAN_ID, KITCHEN, CIFAR_EARLIER, NOW),
+    queuedDeployment('cmifz8m2q000fqz8lh8n1z6pc', EARLIER_PLAN_ID, GARAGE, LENET_EARLIER, NOW),
+    queuedDeployment('cmifz8m2q000gqz8lc5v0q4ms', EARLIER_PLAN_ID, GARAGE, CIFAR_EARLIER, NOW),
+  ],
+});
+
+/** What `status --class rpi4 --watch` sees of pi-kitchen's two deployments, poll after poll. */
+const WATCHED: readonly GetStatusResponse[] = [
+  [QUEUED[0], QUEUED[1]],
+  [{ ...QUEUED[0], state: 'downloading', detail: 'downloading' }, QUEUED[1]],
+  [{ ...QUEUED[0], state: 'downloading', detail: 'downloading' }, QUEUED[1]], // no change: not shown again
+  [
+    verified(QUEUED[0], 'active', 0.287, 1_652_000),
+    { ...QUEUED[1], state: 'verifying', detail: 'verifying' },
+  ],
+  [
+    verified(QUEUED[0], 'active', 0.287, 1_652_000),
+    verified(QUEUED[1], 'rolled-back', 7.102, 1_412_000, [`memory 1412000 > bound ${CIFAR_MEMORY_SHARE}`]),
+  ],
+].map((deployments) => GetStatusResponse.fromPartial({ deployments }));
+
 /** The planner's side of one case: the calls it expects, answered with fixed responses. */
 type Planner = Partial<AdminApi>;
 
@@ -305,6 +463,9 @@ function answering(planner: Planner): AdminApi {
     getPolicy: unexpected('getPolicy'),
     deletePolicy: unexpected('deletePolicy'),
     previewPlan: unexpected('previewPlan'),
+    deploy: unexpected('deploy'),
+    getStatus: unexpected('getStatus'),
+    rollback: unexpected('rollback'),
     ...planner,
   };
 }
@@ -363,25 +524,84 @@ const CASES: readonly (readonly [name: string, argv: string, planner: Planner])[
   ['policy-rm', 'policy rm --class rpi4', { deletePolicy: async () => DeletePolicyResponse.fromPartial({}) }],
   ['plan-preview', 'plan preview --class rpi4', { previewPlan: async () => FEASIBLE_PLAN }],
   ['plan-preview-infeasible', 'plan preview --class rpi4', { previewPlan: async () => INFEASIBLE_PLAN }],
+  [
+    'deploy',
+    'deploy --class rpi4',
+    {
+      deploy: async (scope) => {
+        expect(scope).toEqual({ deviceClass: 'rpi4' });
+        return DEPLOYED;
+      },
+    },
+  ],
+  [
+    'status',
+    'status',
+    {
+      getStatus: async (scope) => {
+        expect(scope).toBeUndefined();
+        return STATUS;
+      },
+    },
+  ],
+  ['status-empty', 'status', { getStatus: async () => ({ deployments: [] }) }],
+  [
+    'status-device-empty',
+    'status --device dev-c2d95a10',
+    {
+      getStatus: async (scope) => {
+        expect(scope).toEqual({ deviceId: 'dev-c2d95a10' });
+        return { deployments: [] };
+      },
+    },
+  ],
+  [
+    'rollback',
+    'rollback --class rpi4',
+    {
+      rollback: async (scope) => {
+        expect(scope).toEqual({ deviceClass: 'rpi4' });
+        return ROLLED_BACK;
+      },
+    },
+  ],
 ];
 
+/** Runs a command on a clock that starts at NOW and moves only while the command sleeps. */
 async function run(
   argv: string,
   planner: Planner,
   stderrIsTTY = false,
-): Promise<{ stdout: string; stderr: string }> {
+): Promise<{ stdout: string; stderr: string; slept: number[] }> {
   const line = parseCommandLine(argv.split(' '), { BLINKNET_ADMIN_TOKEN: 't' }, () => '');
   if (line.help !== undefined) throw new Error('help');
   let stdout = '';
   let stderr = '';
+  let clock = NOW;
+  const slept: number[] = [];
   const io: CommandIO = {
     stdout: (text) => (stdout += text),
     stderr: (text) => (stderr += text),
     stderrIsTTY,
-    now: () => NOW,
+    now: () => clock,
+    sleep: async (ms) => {
+      slept.push(ms);
+      clock += ms;
+    },
   };
   await runCommand(line.command, answering(planner), line.options.json, io);
-  return { stdout, stderr };
+  return { stdout, stderr, slept };
+}
+
+/** Answers getStatus with WATCHED, one poll after another, then the last one again. */
+function watched(): Planner {
+  let poll = 0;
+  return {
+    getStatus: async (scope) => {
+      expect(scope).toEqual({ deviceClass: 'rpi4' });
+      return WATCHED[Math.min(poll++, WATCHED.length - 1)];
+    },
+  };
 }
 
 describe('output of every command (golden files in src/__golden__)', () => {
@@ -410,5 +630,40 @@ describe('output of every command (golden files in src/__golden__)', () => {
       true,
     );
     expect(tty.stderr).toBe('\r\x1b[Kuploading lenet5-mnist.onnx: 100% (249.3 kB of 249.3 kB)\n');
+  });
+
+  it('status --watch polls every 2 s, shows each change of state, and stops once every deployment has ended', async () => {
+    const human = await run('status --class rpi4 --watch', watched());
+    expectGolden('status-watch.txt', human.stdout);
+    expect(human.slept).toEqual(Array(WATCHED.length - 1).fill(WATCH_INTERVAL_MS));
+    expect(human.stdout.match(/^at /gm)).toHaveLength(WATCHED.length - 1); // the repeated poll is not shown
+
+    // --json: the last answer only, once everything has ended.
+    const json = await run('status --class rpi4 --watch --json', watched());
+    expect(json.slept).toHaveLength(WATCHED.length - 1);
+    expect(JSON.parse(json.stdout)).toEqual(WATCHED[WATCHED.length - 1]);
+
+    // Nothing to wait for: one answer, no sleep.
+    const empty = await run('status --watch', { getStatus: async () => ({ deployments: [] }) });
+    expect(empty).toEqual({
+      stdout: "at 2025-11-26 12:00:00Z\nno deployments yet: 'blinknet deploy (--class C | --device ID)'\n",
+      stderr: '',
+      slept: [],
+    });
+  });
+
+  it('shows a figure not known yet as -, predicted or measured', async () => {
+    const { stdout } = await run('status', {
+      getStatus: async () =>
+        GetStatusResponse.fromPartial({
+          deployments: [
+            { ...QUEUED[0], predicted: undefined, measured: undefined },
+            { ...QUEUED[1], predicted: undefined },
+          ],
+        }),
+    });
+    const [, first, second] = stdout.split('\n').slice(1);
+    expect(first.split(/ {2,}/).slice(5, 10)).toEqual(['- / -', '- / -', '- / -', '- / -', '3']);
+    expect(second.split(/ {2,}/).slice(5, 10)).toEqual(['- / -', '- / -', '- / -', '- / 90.31%', '2']);
   });
 });
