@@ -1,6 +1,7 @@
 export {
   type LayerOptionMeasurement,
   type ModelProfile,
+  modelInputs,
   profileModel,
   ProfilingCancelledError,
   type ProfileJob,

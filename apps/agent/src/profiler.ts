@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { applyPlan, parseOption, formatOption } from '@blinknet/approx';
+import { applyPlan, pruneIsolatedLayer, parseOption, formatOption } from '@blinknet/approx';
 import { BlinkNetError, type MatrixEngine, NotFoundError } from '@blinknet/core';
 import {
   encodeModel,
@@ -70,29 +70,29 @@ function randomInput(dims: readonly number[], seed: number): Float32Array {
 }
 
 /**
- * The layer's nodes alone, with the option applied, fed the layer's real input shape. Weight
- * transforms are applied to the cut-out layer (cheap, whatever the model's size); pruning changes
- * the layer's consumers too, so it is applied to the whole model before cutting.
+ * The layer's nodes alone, with the option applied, fed the layer's real input shape. Every option
+ * is applied to the cut-out layer (cheap, whatever the model's size): pruning gives it fewer output
+ * channels, as pruning the whole model would (its consumers' narrower inputs are their own figures).
  */
 async function isolate(
-  model: ModelProto,
+  cut: ModelProto,
   layer: string,
   option: string,
-  batchSize: number,
   engine: MatrixEngine,
 ): Promise<ModelProto> {
-  const node = new GraphView(model).node(layer)!;
-  const cut = (m: ModelProto) => extractSubgraph(m, [node.input[0]], [node.output[0]], { batchSize });
-  const context = { engine, placeholderFactors: true };
-  if (option === 'exact') return cut(model);
-  if (option.startsWith('prune:')) return cut(await applyPlan(model, { [layer]: option }, context));
-  return applyPlan(cut(model), { [layer]: option }, context);
+  if (option === 'exact') return cut;
+  const parsed = parseOption(option);
+  if (parsed.kind === 'prune') return pruneIsolatedLayer(cut, layer, parsed.keep);
+  return applyPlan(cut, { [layer]: option }, { engine, placeholderFactors: true });
 }
 
 /** How long the whole model runs, untimed, before a profile. */
 const PROCESS_WARMUP_MS = 500;
-/** Runs of the separate, profiled run that attributes time per node. */
+/** Runs of the separate, profiled run that attributes time per node (fewer for slow models). */
 const NODE_PROFILE_RUNS = 10;
+const NODE_PROFILE_MS = 2000;
+/** A (layer, option) this slow has a repeatable median after fewer runs: one per later round. */
+const SLOW_ITEM_MS = 10;
 /** Pause between building the sessions and timing them. */
 const SETTLE_MS = 500;
 
@@ -160,6 +160,7 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
   );
   const engine: MatrixEngine = new OrtMatrixEngine(settings.session?.intraOpThreads ?? 0);
   const items: Item[] = [];
+  const cuts = new Map<string, ModelProto>();
   const layers: LayerOptionMeasurement[] = [];
   const cancelled = (done: number) => {
     if (settings.signal?.aborted)
@@ -187,7 +188,14 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
       ) {
         continue;
       }
-      const isolated = await isolate(job.model, layer, option, batchSize, engine);
+      // One cut per layer, shared by its options (cutting VGG16's fc6 copies 400 MB).
+      let cut = cuts.get(layer);
+      if (!cut) {
+        cuts.clear();
+        cut = extractSubgraph(job.model, [node.input[0]], [node.output[0]], { batchSize });
+        cuts.set(layer, cut);
+      }
+      const isolated = await isolate(cut, layer, option, engine);
       const bytes = encodeModel(isolated);
       const item: Item = { layer, option, inputs: modelInputs(isolated, batchSize), samples: [] };
       items.push(item);
@@ -198,9 +206,12 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
         keptBytes += bytes.length;
         item.session = session;
       } else {
-        // Too big to keep open (VGG16's fc6): every round's worth of timing in one window.
+        // Too big to keep open (VGG16's fc6): every round's worth of timing in one window, cut short
+        // for a slow item as the rounds are.
         try {
-          item.samples.push(...(await timeRuns(session, item.inputs, timing)));
+          item.samples.push(
+            ...(await timeRuns(session, item.inputs, { ...timing, maxTimedMs: 8 * SLOW_ITEM_MS })),
+          );
         } finally {
           await session.dispose();
         }
@@ -216,12 +227,16 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
       settings.onProgress?.(work.length, work.length, `timing round ${round + 1} of ${rounds}`);
       // Alternate the order so that each item's windows sit at different points of the profile.
       for (const item of round % 2 ? [...kept].reverse() : kept) {
-        // Later rounds re-warm caches with one run, which matters only for sub-millisecond layers.
-        const warmup =
+        // Later rounds re-warm caches with one run, which matters only for sub-millisecond layers;
+        // slow items (tens of ms per run, CV ~1%) take one run per later round.
+        const median = round === 0 ? 0 : summarize(item.samples).medianMs;
+        const window =
           round === 0
-            ? { warmupRuns: timing.warmupRuns, minWarmupMs: timing.minWarmupMs }
-            : { warmupRuns: summarize(item.samples).medianMs < 1 ? 1 : 0 };
-        item.samples.push(...(await timeRuns(item.session!, item.inputs, { ...perRound, ...warmup })));
+            ? { ...perRound, warmupRuns: timing.warmupRuns, minWarmupMs: timing.minWarmupMs }
+            : median >= SLOW_ITEM_MS
+              ? { warmupRuns: 0, timedRuns: 1 }
+              : { ...perRound, warmupRuns: median < 1 ? 1 : 0 };
+        item.samples.push(...(await timeRuns(item.session!, item.inputs, window)));
       }
     }
     for (const item of items) {
@@ -246,13 +261,18 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
       job.model,
       batchSize,
       settings,
-      settings.endToEndTiming ?? { warmupRuns: 5, timedRuns: 30, minTimedMs: 100 },
+      settings.endToEndTiming ?? { warmupRuns: 3, timedRuns: 30, minTimedMs: 100, maxTimedMs: 10_000 },
+    );
+    // Attribution only: as many profiled runs as fit in about NODE_PROFILE_MS.
+    const nodeRuns = Math.max(
+      2,
+      Math.min(NODE_PROFILE_RUNS, Math.round(NODE_PROFILE_MS / endToEnd.stats.medianMs)),
     );
     const nodes = await ModelSession.profileNodes(
       encodeModel(job.model),
       modelInputs(job.model, batchSize),
       settings.session,
-      NODE_PROFILE_RUNS,
+      nodeRuns,
     );
     return { layers, endToEnd, nodes };
   } finally {

@@ -111,10 +111,11 @@ function deploymentProto(d: DeploymentRecord): Deployment {
     detail: d.detail ?? '',
     updatedAtUnixMs: d.updatedAt.getTime(),
     ladder: ladder.map((r) => ({ sha256: r.sha256, bytes: r.bytes, factor: r.factor })),
+    // A device stores its whole ladder, whose bytes are exact once built.
     predicted: predicted && {
       latencyMs: predicted.latencyMs,
       memoryBytes: predicted.memoryBytes,
-      storageBytes: predicted.storageBytes,
+      storageBytes: ladder.reduce((n, r) => n + r.bytes, 0),
       accuracy: predicted.accuracy,
     },
     measured: {

@@ -14,3 +14,4 @@ export { calibrateActivation, quantizePerChannel } from './int8';
 export { maxUsefulRank, type TransformContext } from './layer-transforms';
 export { applyPlan, type OptionCost, optionCost, optionLadder, type Plan, validateModel } from './plan';
 export { type ActivationSource } from './data-aware';
+export { pruneIsolatedLayer } from './prune';

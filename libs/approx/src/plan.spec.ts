@@ -4,6 +4,7 @@ import {
   decodeModel,
   describeLayers,
   encodeModel,
+  extractSubgraph,
   GraphView,
   type ModelProto,
   ModelBuilder,
@@ -15,6 +16,7 @@ import { buildNetwork, loadDataset, readReferenceModel, referenceModel, toInputB
 import { OptionNotOfferedError, OptionSyntaxError, UnknownLayerError } from './errors';
 import { relativeError } from './linalg';
 import { applyPlan, optionLadder } from './plan';
+import { pruneIsolatedLayer } from './prune';
 
 const engine = new OrtMatrixEngine(2);
 afterAll(() => engine.dispose());
@@ -135,6 +137,42 @@ describe('applyPlan on the trained LeNet-5', () => {
     expect(model.graph!.input.map((v) => v.name)).toEqual(lenet.graph!.input.map((v) => v.name));
     expect(model.graph!.output.map((v) => v.name)).toEqual(lenet.graph!.output.map((v) => v.name));
     expect((await run(model))['logits']).toHaveLength(200 * 10);
+  });
+
+  it('takes a rank the ladder offered even after pruning narrowed the layer below it', async () => {
+    // Pruning the last conv to a quarter of its channels leaves the first Gemm 4x fewer inputs; its
+    // mildest rank, offered on the layer as uploaded, exceeds what is left and becomes full rank.
+    const ladder = optionLadder(lenet);
+    const [conv, fc] = layers
+      .filter((l) => l.opType === 'Conv')
+      .slice(-1)
+      .concat(layers.filter((l) => l.opType === 'Gemm'))
+      .map((l) => l.name);
+    const ranks = ladder
+      .get(fc)!
+      .filter((c) => c.option.startsWith('lowrank:'))
+      .map((c) => c.option);
+    const plan = { [conv]: 'prune:keep=0.25', [fc]: ranks.at(-1)! };
+    const model = await applyPlan(lenet, plan, { engine, calibration });
+    expect((await run(model))['logits']).toHaveLength(200 * 10);
+    await expect(applyPlan(lenet, { [fc]: 'lowrank:r=400' }, { engine })).rejects.toThrow(/rank must be <=/);
+  });
+
+  it('prunes a cut-out layer to the shapes pruning the whole model gives it', async () => {
+    for (const layer of layers) {
+      const node = new GraphView(lenet).node(layer.name)!;
+      const cut = (m: ModelProto) => extractSubgraph(m, [node.input[0]], [node.output[0]], { batchSize: 1 });
+      const alone = pruneIsolatedLayer(cut(lenet), layer.name, 0.5);
+      const offered = optionLadder(lenet)
+        .get(layer.name)!
+        .some((c) => c.option === 'prune:keep=0.5');
+      if (!offered) continue; // e.g. the last layer: its channels are the graph output
+      const whole = cut(await applyPlan(lenet, { [layer.name]: 'prune:keep=0.5' }, { engine }));
+      const shapes = (m: ModelProto) => m.graph!.initializer.map((t) => t.dims.map(Number));
+      expect(shapes(alone)).toEqual(shapes(whole));
+      const session = await ModelSession.create(encodeModel(alone));
+      await session.dispose();
+    }
   });
 
   it('reports exact weight bytes for every low-rank and int8 option', async () => {

@@ -93,19 +93,22 @@ export async function applyPlan(
       case 'lowrank-data': {
         if (layer.group !== 1)
           throw new OptionNotOfferedError(name, label, `grouped convolution (group ${layer.group})`);
-        const [m, ...rest] = layer.weightShape;
-        const limit = context.allowAnyRank
-          ? Math.min(
-              m,
-              rest.reduce((x, y) => x * y, 1),
-            )
-          : maxUsefulRank(layer);
+        const fullRank = (l: LayerInfo) =>
+          Math.min(
+            l.weightShape[0],
+            l.weightShape.slice(1).reduce((x, y) => x * y, 1),
+          );
+        // Offered against the layer as uploaded; pruning its input may since have narrowed it below
+        // the rank, which then becomes the narrowed layer's full rank.
+        const originalLayer = layers.find((l) => l.name === name) as LayerInfo;
+        const limit = context.allowAnyRank ? fullRank(layer) : maxUsefulRank(originalLayer);
         if (option.rank > limit) {
           throw new OptionNotOfferedError(name, label, `rank must be <= ${limit} to cost less than exact`);
         }
+        const rank = Math.min(option.rank, fullRank(layer));
         // Placeholder factors have the same shapes for both kinds: nothing to fit.
         if (option.kind === 'lowrank' || context.placeholderFactors) {
-          await applyLowRank(editor, layer, node, data, option.rank, context);
+          await applyLowRank(editor, layer, node, data, rank, context);
           break;
         }
         if (!context.calibration) {
@@ -115,13 +118,12 @@ export async function applyPlan(
             'data-aware factorisation needs calibration activations',
           );
         }
-        const originalLayer = layers.find((l) => l.name === name) as LayerInfo;
         const input = node.input[0];
         const [originalInput] = (await context.calibration.activations(model, [input])).values();
         const [currentInput] = (await context.calibration.activations(editor.build(), [input])).values();
         const originalWeight = new GraphView(model).constant(originalLayer.weightName)?.data as Float32Array;
         const inputs = { originalInput, originalWeight, originalLayer, currentInput };
-        await applyLowRankData(editor, layer, node, data, option.rank, inputs, context);
+        await applyLowRankData(editor, layer, node, data, rank, inputs, context);
         break;
       }
       case 'int8': {

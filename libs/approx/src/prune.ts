@@ -1,14 +1,18 @@
 import {
+  describeLayers,
   type GraphView,
+  inferShapes,
   intAttribute,
   type LayerInfo,
+  type ModelProto,
   nodeLabel,
   type NodeProto,
   type Tensor,
   type TensorData,
   type ValueInfo,
 } from '@blinknet/onnx';
-import { type GraphEditor } from './graph-editor';
+import { OptionNotOfferedError, UnknownLayerError } from './errors';
+import { GraphEditor } from './graph-editor';
 import { outputChannelAxis } from './layer-transforms';
 
 /**
@@ -233,4 +237,43 @@ export function applyPrune(editor: GraphEditor, slices: readonly ConstantSlice[]
     }
     editor.update(current, { input: inputs });
   }
+}
+
+/**
+ * A model holding one layer alone (as the profiler cuts it out) with `keep` of its output channels:
+ * the shapes `prune:keep=` gives that layer, for timing it without pruning the whole model. The
+ * first channels are kept (timing does not depend on which); the graph output is narrowed alike.
+ * @throws OptionNotOfferedError when the layer's filters cannot be sliced (grouped convolution, a bias
+ * that is not per channel)
+ */
+export function pruneIsolatedLayer(model: ModelProto, name: string, keep: number): ModelProto {
+  const editor = new GraphEditor(model);
+  const view = editor.view();
+  const shapes = inferShapes(model);
+  const node = view.node(name);
+  const layer = describeLayers(model).find((l) => l.name === name);
+  if (!node || !layer) throw new UnknownLayerError(name, `prune:keep=${keep}`);
+  const axis = outputChannelAxis(layer, node);
+  const channels = layer.weightShape[axis];
+  const count = Math.max(1, Math.round(keep * channels));
+  const kept = Array.from({ length: count }, (_, i) => i);
+  const slices: ConstantSlice[] = [{ node, input: 1, axis, indices: kept }];
+  const bias = node.input[2] ? (shapes.get(node.input[2])?.dims ?? []) : undefined;
+  if (layer.group !== 1 || (bias && (bias.at(-1) !== channels || bias.slice(0, -1).some((d) => d !== 1)))) {
+    throw new OptionNotOfferedError(name, `prune:keep=${keep}`, 'its filters cannot be sliced');
+  }
+  if (bias) slices.push({ node, input: 2, axis: bias.length - 1, indices: kept });
+  applyPrune(editor, slices, `${name}/prune`);
+  const built = editor.build();
+  const output = node.output[0];
+  const outputAxis = layer.opType === 'Conv' ? 1 : layer.outputShape.length - 1;
+  built.graph!.output = built.graph!.output.map((o) => {
+    const shape = o.type?.tensorType?.shape;
+    if (o.name !== output || !shape) return o;
+    const dim = shape.dim.map((d, i) =>
+      i === outputAxis ? { ...d, dimValue: BigInt(count), dimParam: undefined } : d,
+    );
+    return { ...o, type: { ...o.type!, tensorType: { ...o.type!.tensorType!, shape: { ...shape, dim } } } };
+  });
+  return built;
 }

@@ -1,5 +1,5 @@
 import { encodeModel, ModelBuilder } from '@blinknet/onnx';
-import { measureLatency } from './latency';
+import { measureLatency, MIN_RUNS_IN_BUDGET } from './latency';
 import { ModelSession } from './session';
 
 describe('measureLatency', () => {
@@ -34,6 +34,9 @@ describe('measureLatency', () => {
       expect(longer.stats.runs).toBeGreaterThan(5);
       expect(longer.stats.runs).toBeLessThanOrEqual(100);
       expect(longer.context.timedRuns).toBe(longer.stats.runs);
+      // A time budget stops early, but never under MIN_RUNS_IN_BUDGET samples.
+      const budget = await measureLatency(session, input, { warmupRuns: 0, timedRuns: 500, maxTimedMs: 0 });
+      expect(budget.stats.runs).toBe(MIN_RUNS_IN_BUDGET);
     } finally {
       await session.dispose();
     }

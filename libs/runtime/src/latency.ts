@@ -16,7 +16,15 @@ export interface TimingOptions {
   readonly timedRuns?: number;
   /** Keep timing until this long has passed too, up to 20x `timedRuns` samples. @default 0 */
   readonly minTimedMs?: number;
+  /**
+   * Stop early once this long has passed and at least MIN_RUNS_IN_BUDGET samples are in: slow
+   * models (a second per run) cannot afford `timedRuns`. @default no limit
+   */
+  readonly maxTimedMs?: number;
 }
+
+/** Fewest samples a time budget may stop at. */
+export const MIN_RUNS_IN_BUDGET = 10;
 
 /** The conditions of a measurement; stored beside every figure. */
 export interface MeasurementContext {
@@ -70,9 +78,20 @@ export async function timeRuns(
   }
   const samples: number[] = [];
   const timedStart = performance.now();
-  const enough = () =>
-    samples.length >= timedRuns &&
-    (performance.now() - timedStart >= (options.minTimedMs ?? 0) || samples.length >= 20 * timedRuns);
+  const enough = () => {
+    const elapsed = performance.now() - timedStart;
+    if (
+      options.maxTimedMs !== undefined &&
+      elapsed >= options.maxTimedMs &&
+      samples.length >= MIN_RUNS_IN_BUDGET
+    ) {
+      return true;
+    }
+    return (
+      samples.length >= timedRuns &&
+      (elapsed >= (options.minTimedMs ?? 0) || samples.length >= 20 * timedRuns)
+    );
+  };
   while (!enough()) {
     const start = process.hrtime.bigint();
     await run();
