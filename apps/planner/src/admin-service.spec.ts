@@ -89,6 +89,8 @@ beforeEach(async () => {
       adminToken: TOKEN,
       // A small calibration split keeps the accuracy models quick; the ladder is the real one.
       calibrationImages: 300,
+      // Deployments by hand here: the closed loop has its own test.
+      maxRounds: 0,
       logLevel: 'silent',
     },
     pino({ level: process.env.BLINKNET_TEST_LOG ?? 'silent' }),

@@ -12,16 +12,13 @@ import {
   type UploadModelRequest,
   type UploadModelResponse,
 } from '@blinknet/proto/v1/admin';
-import { WatchJobsResponse } from '@blinknet/proto/v1/agent';
 import {
-  classMeasurements,
   type DeploymentRecord,
-  enqueueJobOnce,
-  latestModelVersion,
   listDeviceClasses,
   listDeployments,
   listDevices,
   listModelVersions,
+  listPolicies,
   modelVersionBySha256,
   type ModelVersionRecord,
   type OpenedDatabase,
@@ -37,6 +34,8 @@ import { bearerToken, tokenMatches } from './auth';
 import { storeUpload } from './catalog';
 import { type Deployer, type PredictedFigures } from './deploy';
 import { originalFigures, planPolicy } from './planning';
+import { loopState } from './loop';
+import { queueProfiling } from './profiling';
 
 /** The most an upload may announce: well above any edge model, well below a memory problem. */
 export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
@@ -165,47 +164,6 @@ export interface AdminServiceOptions {
  */
 export class AdminServiceImpl {
   constructor(private readonly options: AdminServiceOptions) {}
-
-  /** Queues profiling of the policy's models on the devices in scope whose class has no figures of them. */
-  private async queueProfiling(policy: PolicyRecord): Promise<number> {
-    const { db, agents } = this.options;
-    const devices =
-      'deviceId' in policy.scope
-        ? (await listDevices(db.prisma)).filter(
-            (d) => d.id === (policy.scope as { deviceId: string }).deviceId,
-          )
-        : await listDevices(db.prisma, policy.scope.deviceClass);
-    let queued = 0;
-    for (const { model } of policy.models) {
-      const version = await latestModelVersion(db.prisma, model);
-      if ((await classMeasurements(db.prisma, policy.deviceClassId, version.id)).length > 0) continue;
-      const layers = new Map<string, string[]>();
-      for (const o of version.options) layers.set(o.layer, [...(layers.get(o.layer) ?? []), o.option]);
-      for (const device of devices) {
-        const job: WatchJobsResponse = {
-          jobId: `profile-${version.sha256.slice(0, 16)}-${device.id}`,
-          profile: {
-            model: { sha256: version.sha256, bytes: version.bytes },
-            layers: [...layers].map(([layer, options]) => ({ layer, options })),
-            batchSize: 1,
-            timedRuns: 0,
-          },
-          deploy: undefined,
-        };
-        const stored = await enqueueJobOnce(db.prisma, {
-          id: job.jobId,
-          deviceId: device.id,
-          kind: 'profile',
-          payload: WatchJobsResponse.encode(job).finish(),
-        });
-        if (stored) {
-          agents.notify(device.id, job);
-          queued++;
-        }
-      }
-    }
-    return queued;
-  }
 
   private preview(result: Awaited<ReturnType<typeof planPolicy>>): PreviewPlanResponse {
     const { solution, models, policy } = result;
@@ -383,7 +341,10 @@ export class AdminServiceImpl {
           accuracyFloor: p.accuracyFloor,
           latencyMargin: p.latencyMargin ?? 1,
         });
-        return { policy: policyProto(stored), profileJobs: await this.queueProfiling(stored) };
+        return {
+          policy: policyProto(stored),
+          profileJobs: await queueProfiling(db, this.options.agents, stored),
+        };
       }),
 
       getPolicy: unary(async (request: { scope?: PolicyScopeProto }) => ({
@@ -410,9 +371,15 @@ export class AdminServiceImpl {
       }),
 
       getStatus: unary(async (request: { scope?: PolicyScopeProto }) => {
-        const policyId = request.scope ? (await getPolicy(db.prisma, scopeOf(request.scope))).id : undefined;
+        const policies = request.scope
+          ? [await getPolicy(db.prisma, scopeOf(request.scope))]
+          : await listPolicies(db.prisma);
+        const policyId = request.scope ? policies[0].id : undefined;
         return {
           deployments: (await listDeployments(db.prisma, { policyId, latest: true })).map(deploymentProto),
+          loops: await Promise.all(
+            policies.map(async (p) => ({ scope: scopeProto(p.scope), ...(await loopState(db, p)) })),
+          ),
         };
       }),
 

@@ -11,6 +11,8 @@ export interface PlannerConfig {
   readonly adminToken?: string;
   /** Most images of the calibration split the accuracy model evaluates each option on. @default 1000 */
   readonly calibrationImages: number;
+  /** Deployment rounds of the closed loop before a policy ends failed; 0 turns the loop off. @default 3 */
+  readonly maxRounds: number;
   readonly logLevel: string;
 }
 
@@ -35,6 +37,11 @@ const SPECS: Record<keyof PlannerConfig, SettingSpec> = {
     flag: 'calibration-images',
     env: 'BLINKNET_CALIBRATION_IMAGES',
     help: 'most calibration images the accuracy model scores each option on (default 1000)',
+  },
+  maxRounds: {
+    flag: 'max-rounds',
+    env: 'BLINKNET_MAX_ROUNDS',
+    help: 'deployment rounds the closed loop tries before a policy ends failed (default 3; 0: no loop, deploy by hand)',
   },
   logLevel: {
     flag: 'log-level',
@@ -76,6 +83,7 @@ export function parsePlannerConfig(
       enrollmentSecret: values.enrollmentSecret?.value,
       adminToken: values.adminToken?.value,
       calibrationImages: integer('calibrationImages', 1) ?? 1000,
+      maxRounds: integer('maxRounds', 0) ?? 3,
       logLevel,
     },
   };

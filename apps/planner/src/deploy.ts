@@ -18,9 +18,9 @@ import {
   createDeployments,
   enqueueJob,
   getPolicy,
+  type DeviceSummary,
   type LadderArtifact,
   listDeployments,
-  listDevices,
   type OpenedDatabase,
   planById,
   type PolicyRecord,
@@ -29,7 +29,8 @@ import {
 } from '@blinknet/store';
 import { type AccuracySettings, evaluationData, top1, withDefaults } from './accuracy';
 import { type AgentServiceImpl } from './agent-service';
-import { planPolicy, type PlanResult } from './planning';
+import { type Corrections, planPolicy, type PlanResult } from './planning';
+import { devicesInScope } from './profiling';
 
 /** Latency factors of the ladder's tighter rungs, for on-device step-down. */
 export const LADDER_FACTORS = [0.85, 0.7];
@@ -42,6 +43,20 @@ interface BuiltRung extends LadderArtifact {
 export interface PredictedFigures {
   readonly models: Readonly<Record<string, Figures & { readonly accuracy: number }>>;
   readonly totals: Figures;
+  /** What earlier rounds measured, folded into these predictions. */
+  readonly corrections: Corrections;
+}
+
+/** No plan meets the policy's bounds on the class's (corrected) cost model. */
+export class InfeasiblePlanError extends PreconditionError {
+  override readonly name: string = 'InfeasiblePlanError';
+
+  constructor(
+    readonly unreachable: readonly string[],
+    readonly result: PlanResult,
+  ) {
+    super(`no plan meets the policy's bounds (out of reach: ${unreachable.join(', ')})`);
+  }
 }
 
 /** The part of the policy's bounds one model's devices verify. */
@@ -68,17 +83,19 @@ export class Deployer {
    * Solves the scope's policy, builds and stores the plan and its artifacts, and queues the
    * deployments. @throws PreconditionError when no plan meets the bounds
    */
-  async deploy(scope: PolicyScope): Promise<{ planId: string; result: PlanResult; deploymentIds: string[] }> {
-    const result = await planPolicy(this.db, scope);
+  async deploy(
+    scope: PolicyScope,
+    loop: { readonly round?: number; readonly corrections?: Corrections } = {},
+  ): Promise<{ planId: string; result: PlanResult; deploymentIds: string[] }> {
+    const result = await planPolicy(this.db, scope, loop.corrections);
     const { solution } = result;
     if (!solution.feasible || result.belowFloor.length > 0) {
       const unreachable = solution.feasible
         ? result.belowFloor.map((m) => `accuracy:${m}`)
-        : solution.unreachable;
-      throw new PreconditionError(
-        `no plan meets the policy's bounds (out of reach: ${unreachable.join(', ')})`,
-      );
+        : [...solution.unreachable];
+      throw new InfeasiblePlanError(unreachable, result);
     }
+    const devices = await this.devicesInScope(result.policy);
     const rungs = (await ladder(result.problem, LADDER_FACTORS)).map((r) => ({
       factor: r.factor,
       plan: r.solution as FeasiblePlan,
@@ -114,7 +131,9 @@ export class Deployer {
           mkdirSync(join(this.dataDir, 'artifacts'), { recursive: true });
           writeFileAtomic(join(this.dataDir, storagePath), file, 0o600);
           list.push({ sha256, bytes: file.length, factor: rung.factor, choices, storagePath });
-          if (rung.factor === 1) heldOut[version.model] = await top1(file, data.heldOut, version.inputName);
+          if (rung.factor === 1) {
+            heldOut[version.model] = (await top1(file, data.heldOut, version.inputName)).accuracy;
+          }
         }
       } finally {
         await engine.dispose();
@@ -139,11 +158,12 @@ export class Deployer {
         ]),
       ),
       totals: plan.totals,
+      corrections: loop.corrections ?? {},
     };
     const planId = await savePlan(this.db.prisma, {
       policyId: result.policy.id,
       deviceClassId: result.policy.deviceClassId,
-      round: 1,
+      round: loop.round ?? 1,
       method: plan.method,
       choices: plan.choices,
       predicted,
@@ -162,7 +182,7 @@ export class Deployer {
       ),
     });
     const shares = modelShares(result.policy, predicted.models, built);
-    const deploymentIds = await this.queue(result.policy, planId, built, shares);
+    const deploymentIds = await this.queue(result.policy, devices, planId, built, shares);
     return { planId, result, deploymentIds };
   }
 
@@ -176,23 +196,25 @@ export class Deployer {
     const stored = await planById(this.db.prisma, earlier);
     const built = new Map(Object.entries(stored.ladder));
     const shares = modelShares(policy, (stored.predicted as PredictedFigures).models, built);
-    return { planId: earlier, deploymentIds: await this.queue(policy, earlier, built, shares) };
+    const devices = await this.devicesInScope(policy);
+    return { planId: earlier, deploymentIds: await this.queue(policy, devices, earlier, built, shares) };
   }
 
   /** One deployment and one job per (device in scope, model), handed to open job streams. */
+  /** The devices a policy applies to. @throws PreconditionError when none is enrolled */
+  private async devicesInScope(policy: PolicyRecord): Promise<DeviceSummary[]> {
+    const devices = await devicesInScope(this.db, policy);
+    if (devices.length === 0) throw new PreconditionError("no device is enrolled in the policy's scope");
+    return devices;
+  }
+
   private async queue(
     policy: PolicyRecord,
+    devices: readonly { readonly id: string }[],
     planId: string,
     built: ReadonlyMap<string, readonly LadderArtifact[]>,
     shares: ReadonlyMap<string, ModelShare>,
   ): Promise<string[]> {
-    const devices =
-      'deviceId' in policy.scope
-        ? (await listDevices(this.db.prisma)).filter(
-            (d) => d.id === (policy.scope as { deviceId: string }).deviceId,
-          )
-        : await listDevices(this.db.prisma, policy.scope.deviceClass);
-    if (devices.length === 0) throw new PreconditionError("no device is enrolled in the policy's scope");
     const entries = devices.flatMap((d) => [...built.keys()].map((model) => ({ deviceId: d.id, model })));
     const ids = await createDeployments(this.db.prisma, planId, entries);
     for (const [i, { deviceId, model }] of entries.entries()) {

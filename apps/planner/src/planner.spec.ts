@@ -11,7 +11,7 @@ describe('Planner', () => {
   it('migrates its database, keeps a generated enrollment secret private, enrols with it, stops cleanly', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'blinknet-planner-')), 'var');
     const planner = await Planner.start(
-      { port: 0, dataDir, logLevel: 'silent', calibrationImages: 1000 },
+      { port: 0, dataDir, logLevel: 'silent', calibrationImages: 1000, maxRounds: 3 },
       pino({ level: 'silent' }),
     );
     try {
@@ -56,6 +56,7 @@ describe('parsePlannerConfig', () => {
         enrollmentSecret: undefined,
         adminToken: undefined,
         calibrationImages: 1000,
+        maxRounds: 3,
         logLevel: 'info',
       },
     });

@@ -11,6 +11,7 @@ import { AccuracyWorker } from './accuracy';
 import { AdminServiceImpl } from './admin-service';
 import { AgentServiceImpl } from './agent-service';
 import { Deployer } from './deploy';
+import { ClosedLoop } from './loop';
 import { type PlannerConfig } from './config';
 
 /** Messages up to 8 MiB (artifact chunks are 1 MiB; uploads come as chunked streams). */
@@ -22,6 +23,7 @@ export class Planner {
     readonly db: OpenedDatabase,
     readonly agents: AgentServiceImpl,
     readonly accuracy: AccuracyWorker,
+    readonly loop: ClosedLoop,
     private readonly server: Server,
     readonly port: number,
   ) {}
@@ -47,6 +49,9 @@ export class Planner {
     });
     const deployer = new Deployer(db, config.dataDir, agents, log.child({ part: 'deploy' }), {
       calibrationImages: config.calibrationImages,
+    });
+    const loop = new ClosedLoop(db, deployer, agents, log.child({ part: 'loop' }), {
+      maxRounds: config.maxRounds,
     });
     const admin = new AdminServiceImpl({
       db,
@@ -77,12 +82,14 @@ export class Planner {
     }
     log.info({ port, dataDir: config.dataDir }, 'planner listening');
     await accuracy.start();
-    return new Planner(db, agents, accuracy, server, port);
+    if (config.maxRounds > 0) loop.start();
+    return new Planner(db, agents, accuracy, loop, server, port);
   }
 
-  /** Finishes in-flight calls and the option being evaluated, then closes the database. */
+  /** Finishes in-flight calls, the loop's step and the option being evaluated, then closes the database. */
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    await this.loop.stop();
     await this.accuracy.stop();
     await this.db.close();
   }

@@ -22,6 +22,14 @@ import {
   type PolicyScope,
 } from '@blinknet/store';
 
+/**
+ * What a class's devices measured against what a plan predicted, per model: latency x `latency`,
+ * memory + `memoryBytes`. The closed loop composes them round after round.
+ */
+export type Corrections = Readonly<
+  Record<string, { readonly latency: number; readonly memoryBytes: number }>
+>;
+
 export interface PlannedModel {
   readonly version: ModelVersionRecord;
   readonly problem: ModelProblem;
@@ -53,6 +61,23 @@ function readyAccuracy(version: ModelVersionRecord): number {
   return version.calibrationAccuracy;
 }
 
+/** The model's problem with what its devices measured folded in. */
+function corrected(problem: ModelProblem, correction: Corrections[string] | undefined): ModelProblem {
+  if (!correction) return problem;
+  return {
+    ...problem,
+    fixed: {
+      ...problem.fixed,
+      latencyMs: problem.fixed.latencyMs * correction.latency,
+      memoryBytes: Math.max(0, problem.fixed.memoryBytes + correction.memoryBytes),
+    },
+    layers: problem.layers.map((l) => ({
+      ...l,
+      options: l.options.map((o) => ({ ...o, latencyMs: o.latencyMs * correction.latency })),
+    })),
+  };
+}
+
 /** What a model costs with every layer exact, on the same cost model. */
 export function originalFigures(problem: ModelProblem): Figures {
   const exact = problem.layers.map((l) => l.options[0]);
@@ -71,7 +96,11 @@ export function originalFigures(problem: ModelProblem): Figures {
  * @throws NotFoundError (no policy, class, device or model), PreconditionError (not profiled yet,
  * accuracy model not ready)
  */
-export async function planPolicy(db: OpenedDatabase, scope: PolicyScope): Promise<PlanResult> {
+export async function planPolicy(
+  db: OpenedDatabase,
+  scope: PolicyScope,
+  corrections: Corrections = {},
+): Promise<PlanResult> {
   const started = performance.now();
   const policy = await getPolicy(db.prisma, scope);
   const models: PlannedModel[] = [];
@@ -88,7 +117,10 @@ export async function planPolicy(db: OpenedDatabase, scope: PolicyScope): Promis
       options: version.options.map((o) => ({ ...o, accuracy: o.accuracy ?? 0 })),
     };
     const costs = classCosts(costsInput, measurements, policy.latencyPercentile);
-    const problem = modelProblem(costsInput, costs, { latencyBoundMs: entry.latencyBoundMs });
+    const problem = corrected(
+      modelProblem(costsInput, costs, { latencyBoundMs: entry.latencyBoundMs }),
+      corrections[version.model],
+    );
     models.push({ version, problem, accuracy });
   }
   const problem: PlanProblem = {

@@ -26,7 +26,7 @@ export interface LadderOption {
   readonly layer: string;
   readonly option: string;
   readonly weightBytes: number;
-  /** Accuracy (0..1) with only this option applied, on the calibration split. */
+  /** Accuracy (0..1) left with only this option applied, on the calibration split (lower: costlier). */
   readonly accuracy: number;
   /** Layers whose inputs shrink with this option (prune). */
   readonly shrinks?: readonly string[];

@@ -197,3 +197,35 @@ export async function planById(prisma: PrismaClient, planId: string) {
     ladder: JSON.parse(plan.ladderJson) as Record<string, LadderArtifact[]>,
   };
 }
+
+/** A policy's plans, newest first, with what was predicted and measured. */
+export async function plansOfPolicy(prisma: PrismaClient, policyId: string) {
+  const plans = await prisma.plan.findMany({
+    where: { policyId },
+    orderBy: { createdAt: 'desc' },
+    include: { deployments: { select: { state: true } } },
+  });
+  return plans.map((p) => ({
+    id: p.id,
+    round: p.round,
+    method: p.method,
+    createdAt: p.createdAt,
+    predicted: JSON.parse(p.predictedJson) as unknown,
+    measured: p.measuredJson ? (JSON.parse(p.measuredJson) as Record<string, unknown>) : {},
+    states: p.deployments.map((d) => d.state as DeploymentState),
+  }));
+}
+
+/** Merges `figures` into what is recorded as measured for a plan (e.g. the closed loop's outcome). */
+export async function recordPlanMeasured(
+  prisma: PrismaClient,
+  planId: string,
+  figures: Record<string, unknown>,
+): Promise<void> {
+  await prisma.$transaction(async (tx) => {
+    const plan = await tx.plan.findUnique({ where: { id: planId }, select: { measuredJson: true } });
+    if (!plan) throw new NotFoundError('plan', `no plan '${planId}'`);
+    const merged = { ...(plan.measuredJson ? JSON.parse(plan.measuredJson) : {}), ...figures };
+    await tx.plan.update({ where: { id: planId }, data: { measuredJson: JSON.stringify(merged) } });
+  });
+}

@@ -52,6 +52,7 @@ export {
   describeScope,
   getPolicy,
   LATENCY_PERCENTILES,
+  listPolicies,
   type PolicyInput,
   type PolicyRecord,
   type PolicyScope,
@@ -65,5 +66,7 @@ export {
   listDeployments,
   planById,
   type PlanInput,
+  plansOfPolicy,
+  recordPlanMeasured,
   savePlan,
 } from './deployments';

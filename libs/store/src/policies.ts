@@ -165,3 +165,8 @@ export async function deletePolicy(prisma: PrismaClient, scope: PolicyScope): Pr
 export function describeScope(scope: PolicyScope): string {
   return 'deviceClass' in scope ? `device class '${scope.deviceClass}'` : `device '${scope.deviceId}'`;
 }
+
+/** Every policy, oldest first. */
+export async function listPolicies(prisma: PrismaClient): Promise<PolicyRecord[]> {
+  return (await prisma.policy.findMany({ include: withModels, orderBy: { createdAt: 'asc' } })).map(record);
+}

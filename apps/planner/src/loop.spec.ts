@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { Agent } from '@blinknet/agent';
+import {
+  AdminServiceClient,
+  type GetStatusResponse,
+  type Policy,
+  type PolicyScope,
+  type SetPolicyResponse,
+  type UploadModelResponse,
+} from '@blinknet/proto/v1/admin';
+import { readReferenceModel, referenceModel } from '@blinknet/zoo';
+import { Planner } from './planner';
+
+const TOKEN = 'loop-test-token';
+const SECRET = 'fleet-secret';
+let dir: string;
+let planner: Planner;
+let client: AdminServiceClient;
+let agent: Agent;
+
+function call<Res>(
+  invoke: (metadata: Metadata, callback: (error: ServiceError | null, response: Res) => void) => unknown,
+): Promise<Res> {
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${TOKEN}`);
+  return new Promise((resolve, reject) =>
+    invoke(metadata, (error, response) => (error ? reject(error) : resolve(response))),
+  );
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'blinknet-loop-'));
+  const log = pino({ level: process.env.BLINKNET_TEST_LOG ?? 'silent' });
+  planner = await Planner.start(
+    {
+      port: 0,
+      dataDir: join(dir, 'planner'),
+      enrollmentSecret: SECRET,
+      adminToken: TOKEN,
+      calibrationImages: 300,
+      maxRounds: 3,
+      logLevel: 'silent',
+    },
+    log,
+  );
+  client = new AdminServiceClient(`127.0.0.1:${planner.port}`, credentials.createInsecure());
+  agent = await Agent.start(
+    {
+      planner: `127.0.0.1:${planner.port}`,
+      deviceClass: 'x86-1t',
+      dataDir: join(dir, 'agent'),
+      name: 'box-1',
+      threads: 1,
+      enrollmentSecret: SECRET,
+      listen: '127.0.0.1:0',
+      logLevel: 'silent',
+    },
+    log,
+  );
+});
+
+afterAll(async () => {
+  client.close();
+  await agent.stop();
+  await planner.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const scope: PolicyScope = { deviceClass: 'x86-1t', deviceId: undefined };
+const setPolicy = (p: Partial<Policy>) =>
+  call<SetPolicyResponse>((m, cb) =>
+    client.setPolicy(
+      {
+        policy: {
+          scope,
+          models: [{ model: 'lenet5', latencyMs: undefined }],
+          latencyPercentile: 95,
+          totalLatencyMs: undefined,
+          memoryBytes: undefined,
+          storageBytes: undefined,
+          accuracyFloor: undefined,
+          latencyMargin: undefined,
+          ...p,
+        },
+      },
+      m,
+      cb,
+    ),
+  );
+const status = () => call<GetStatusResponse>((m, cb) => client.getStatus({ scope }, m, cb));
+
+/** Waits for the loop of the scope's policy to end; returns the final status. */
+async function outcome(timeoutMs = 300_000): Promise<GetStatusResponse> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await status();
+    if (['converged', 'failed', 'infeasible'].includes(now.loops[0]?.state)) return now;
+    if (Date.now() > until) throw new Error(`loop still ${JSON.stringify(now.loops)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+describe('the closed loop', () => {
+  it('profiles, plans, deploys and verifies on the device with nobody deploying by hand', async () => {
+    const bytes = readReferenceModel(referenceModel('lenet5-mnist'));
+    await call<UploadModelResponse>((m, cb) => {
+      const stream = client.uploadModel(m, cb);
+      stream.write({
+        header: {
+          name: 'lenet5',
+          datasetId: 'mnist',
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+          bytes: bytes.length,
+        },
+      });
+      stream.write({ chunk: Buffer.from(bytes) });
+      stream.end();
+      return stream;
+    });
+    // Half the file: the planner must approximate, and storage is exact, so round 1 can meet it.
+    const bound = Math.round(0.5 * bytes.length);
+    await setPolicy({ storageBytes: bound });
+    expect((await status()).loops[0].state).toBe('waiting');
+
+    const done = await outcome();
+    const loop = done.loops[0];
+    expect(loop.round).toBeGreaterThanOrEqual(1);
+    expect(loop.round).toBeLessThanOrEqual(3);
+    expect(loop.state).toBe('converged');
+    const [deployment] = done.deployments;
+    expect(deployment).toMatchObject({ model: 'lenet5', state: 'active', planId: loop.planId });
+    expect(Number(deployment.measured!.storageBytes)).toBeLessThanOrEqual(bound);
+    expect(deployment.measured!.latencyMs).toBeGreaterThan(0);
+    expect(deployment.measured!.accuracy).toBeGreaterThan(0.5);
+    expect(agent.runtime.current('lenet5').step).toBe(0);
+
+    // A bound no plan can meet ends the loop at once, naming it; nothing new is deployed.
+    await setPolicy({ storageBytes: 1000 });
+    const infeasible = (await outcome()).loops[0];
+    expect(infeasible).toMatchObject({ state: 'infeasible', unreachable: ['storage'] });
+    expect((await status()).deployments.map((d) => d.planId)).toEqual([loop.planId]);
+  }, 600_000);
+});

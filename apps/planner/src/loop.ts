@@ -1,0 +1,193 @@
+/**
+ * The closed loop: a bound is met when its devices measure it. For every policy, in turn:
+ * 1. until its class has figures for every model (profiling is queued) and the accuracy models are
+ *    ready, wait;
+ * 2. solve, build and deploy (round 1) — or record that no plan meets the bounds;
+ * 3. when every deployment of the round has an outcome: all active -> converged; otherwise correct
+ *    the class's cost model for that policy with what the devices measured against what was
+ *    predicted (latency ratio + 5% headroom, memory difference) and deploy round k+1, up to
+ *    `maxRounds`; past it the policy ends `failed` with the measured figures. Meanwhile each device
+ *    keeps (or rolled back to) its last release that met its bounds.
+ * A changed policy starts again at round 1. State lives in the database only: a restarted planner
+ * goes on where it stopped.
+ */
+import { type Logger } from 'pino';
+import { PreconditionError, toError } from '@blinknet/core';
+import {
+  listDeployments,
+  listPolicies,
+  type OpenedDatabase,
+  plansOfPolicy,
+  type PolicyRecord,
+  recordPlanMeasured,
+  savePlan,
+} from '@blinknet/store';
+import { type AgentServiceImpl } from './agent-service';
+import { type Deployer, InfeasiblePlanError, type PredictedFigures } from './deploy';
+import { type Corrections } from './planning';
+import { queueProfiling } from './profiling';
+
+export interface LoopSettings {
+  /** Deployment rounds before a policy ends failed. @default 3 */
+  readonly maxRounds?: number;
+  /** How often policies are reconciled. @default 1000 */
+  readonly intervalMs?: number;
+}
+
+/** Headroom added to a measured latency correction, so that the next round is not on the edge again. */
+const LATENCY_HEADROOM = 1.05;
+const TERMINAL = new Set(['active', 'failed', 'rolled-back']);
+
+export type LoopOutcome = 'converged' | 'failed' | 'infeasible';
+
+export class ClosedLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly maxRounds: number;
+
+  constructor(
+    private readonly db: OpenedDatabase,
+    private readonly deployer: Deployer,
+    private readonly agents: AgentServiceImpl,
+    private readonly log: Logger,
+    private readonly settings: LoopSettings = {},
+  ) {
+    this.maxRounds = settings.maxRounds ?? 3;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.settings.intervalMs ?? 1000);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One pass over every policy (never two at once). */
+  async tick(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = (async () => {
+      for (const policy of await listPolicies(this.db.prisma)) {
+        try {
+          await this.reconcile(policy);
+        } catch (error) {
+          this.log.error({ policy: policy.id, err: toError(error).message }, 'closed loop step failed');
+        }
+      }
+    })().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async reconcile(policy: PolicyRecord): Promise<void> {
+    const [latest] = await plansOfPolicy(this.db.prisma, policy.id);
+    if (!latest || latest.createdAt < policy.updatedAt) return this.deployRound(policy, 1, {});
+    if (latest.measured.outcome) return; // this policy's loop has ended
+    if (latest.states.length === 0 || latest.states.some((s) => !TERMINAL.has(s))) return;
+    const deployments = await listDeployments(this.db.prisma, { planId: latest.id });
+    const predicted = latest.predicted as PredictedFigures;
+    const figures = deployments.map((d) => ({
+      device: d.deviceName,
+      model: d.model,
+      state: d.state,
+      predictedLatencyMs: predicted.models[d.model]?.latencyMs,
+      measuredP95Ms: d.measured.p95Ms,
+      predictedMemoryBytes: predicted.models[d.model]?.memoryBytes,
+      measuredMemoryBytes: d.measured.residentBytes,
+      violations: d.violations,
+    }));
+    if (deployments.every((d) => d.state === 'active')) {
+      await this.finish(latest.id, 'converged', { devices: figures });
+      return;
+    }
+    if (latest.round >= this.maxRounds) {
+      await this.finish(latest.id, 'failed', { devices: figures });
+      return;
+    }
+    // Fold what the devices measured into the predictions and try again.
+    const corrections: Record<string, { latency: number; memoryBytes: number }> = {
+      ...predicted.corrections,
+    };
+    for (const model of new Set(deployments.map((d) => d.model))) {
+      const own = deployments.filter((d) => d.model === model);
+      const expected = predicted.models[model];
+      const latency = Math.max(1, ...own.map((d) => (d.measured.p95Ms ?? 0) / expected.latencyMs));
+      const memory = Math.max(0, ...own.map((d) => (d.measured.residentBytes ?? 0) - expected.memoryBytes));
+      const before = corrections[model] ?? { latency: 1, memoryBytes: 0 };
+      corrections[model] = {
+        latency: before.latency * (latency > 1 ? latency * LATENCY_HEADROOM : 1),
+        memoryBytes: before.memoryBytes + memory,
+      };
+    }
+    await recordPlanMeasured(this.db.prisma, latest.id, { devices: figures });
+    await this.deployRound(policy, latest.round + 1, corrections);
+  }
+
+  private async deployRound(policy: PolicyRecord, round: number, corrections: Corrections): Promise<void> {
+    const log = this.log.child({ policy: policy.id, round });
+    try {
+      const { planId, deploymentIds } = await this.deployer.deploy(policy.scope, { round, corrections });
+      log.info({ planId, deployments: deploymentIds.length, corrections }, 'closed loop: round deployed');
+    } catch (error) {
+      if (error instanceof InfeasiblePlanError) {
+        // Recorded as a plan with no artifacts, so that the loop waits for the policy to change.
+        const solution = error.result.solution;
+        const planId = await savePlan(this.db.prisma, {
+          policyId: policy.id,
+          deviceClassId: policy.deviceClassId,
+          round,
+          method: solution.method,
+          choices: {},
+          predicted: {
+            unreachable: error.unreachable,
+            tightest: solution.feasible ? undefined : solution.tightest,
+          },
+          ladder: {},
+          artifacts: [],
+        });
+        await this.finish(planId, 'infeasible', { unreachable: error.unreachable, corrections });
+        log.warn({ unreachable: error.unreachable }, 'closed loop: no plan meets the bounds');
+      } else if (error instanceof PreconditionError) {
+        // Not profiled yet, or the accuracy models are still being computed: make sure work is queued.
+        await queueProfiling(this.db, this.agents, policy);
+        log.debug({ why: error.message }, 'closed loop: waiting');
+      } else throw error;
+    }
+  }
+
+  private async finish(
+    planId: string,
+    outcome: LoopOutcome,
+    figures: Record<string, unknown>,
+  ): Promise<void> {
+    await recordPlanMeasured(this.db.prisma, planId, { ...figures, outcome });
+    this.log.info({ planId, outcome }, `closed loop: ${outcome}`);
+  }
+}
+
+/** Where the loop stands for a policy, from what is stored. */
+export async function loopState(
+  db: OpenedDatabase,
+  policy: PolicyRecord,
+): Promise<{ state: string; round: number; planId: string; unreachable: string[]; detail: string }> {
+  const [latest] = await plansOfPolicy(db.prisma, policy.id);
+  if (!latest || latest.createdAt < policy.updatedAt) {
+    return {
+      state: 'waiting',
+      round: 0,
+      planId: '',
+      unreachable: [],
+      detail: 'for profiles and accuracy models',
+    };
+  }
+  const outcome = latest.measured.outcome as LoopOutcome | undefined;
+  const unreachable = (latest.measured.unreachable as string[] | undefined) ?? [];
+  const pending = latest.states.filter((s) => !TERMINAL.has(s)).length;
+  return {
+    state: outcome ?? 'deploying',
+    round: latest.round,
+    planId: latest.id,
+    unreachable,
+    detail: outcome ? '' : `${pending} of ${latest.states.length} deployments in flight`,
+  };
+}
