@@ -38,7 +38,7 @@ export type Command =
       readonly name: 'status';
       /** Undefined: the newest deployment of every device and model. */
       readonly scope: PolicyScope | undefined;
-      /** Ask again every WATCH_INTERVAL_MS until every deployment has ended. */
+      /** Ask again every WATCH_INTERVAL_MS until every policy's loop and every deployment has ended. */
       readonly watch: boolean;
     };
 
@@ -303,19 +303,22 @@ deadline is ${LONG_TIMEOUT_S} s unless --timeout-s says otherwise.`,
   },
   status: {
     synopsis: '[--class C | --device ID] [--watch]',
-    summary: 'show deployments, predicted beside measured',
-    description: `The newest deployment of every device and model, or only those of one policy: its state, the
-plan's round, the figures predicted beside those measured (latency p95 and memory on the device,
-storage of its whole ladder, accuracy on the held-out split; '-' until known), the rungs of its
-ladder, and the bounds the device found violated or why it failed. Fails with NOT_FOUND when the
-class or device has no policy.`,
+    summary: 'show policy loops and deployments, predicted beside measured',
+    description: `Where the closed loop of every policy (or of one) stands: waiting for profiles and accuracy
+models, deploying a round (how many deployments are in flight), converged in a round, failed (bounds
+not met after the last round) or infeasible (which bounds are out of reach). Then the newest
+deployment of every device and model, or only those of one policy: its state, the plan's round, the
+figures predicted beside those measured (latency p95 and memory on the device, storage of its whole
+ladder, accuracy on the held-out split; '-' until known), the rungs of its ladder, and the bounds the
+device found violated or why it failed. Fails with NOT_FOUND when the class or device has no policy.`,
     flags: {
-      class: { value: 'C', help: "only the deployments of this device class's policy" },
-      device: { value: 'ID', help: "only the deployments of this device's own policy" },
+      class: { value: 'C', help: "only this device class's policy: its loop and deployments" },
+      device: { value: 'ID', help: "only this device's own policy: its loop and deployments" },
       watch: {
-        help: `ask again every ${WATCH_INTERVAL_MS / 1000} s, showing the table whenever a state changes,
-until every deployment is active, failed or rolled-back; with --json, print
-only the last answer`,
+        help: `ask again every ${WATCH_INTERVAL_MS / 1000} s, showing the status whenever a state changes,
+until every policy's loop has converged, failed or is infeasible and every
+deployment is active, failed or rolled-back; with --json, print only the
+last answer`,
       },
     },
     positionals: 0,

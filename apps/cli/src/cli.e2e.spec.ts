@@ -199,7 +199,7 @@ describe('blinknet against a running planner', () => {
     });
     const json = await blinknet(['status', '--json', ...plannerFlags, '--token', TOKEN]);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toEqual({ deployments: [] });
+    expect(JSON.parse(json.stdout)).toEqual({ deployments: [], loops: [] });
   });
 
   it('refuses to deploy to an unknown class: NOT_FOUND, exit status 1', async () => {

@@ -10,6 +10,8 @@ import { UsageError } from './errors';
 import {
   ENDED_STATES,
   formatInstant,
+  formatLoop,
+  LOOP_ENDED_STATES,
   renderClasses,
   renderDeletedPolicy,
   renderDeploy,
@@ -99,8 +101,9 @@ async function call(command: Command, admin: AdminApi, io: CommandIO): Promise<[
 type StatusCommand = Extract<Command, { name: 'status' }>;
 
 /**
- * Asks for the status every WATCH_INTERVAL_MS until every deployment has ended (active, failed or
- * rolled-back), printing the table whenever a state changes; with `json`, only the last answer.
+ * Asks for the status every WATCH_INTERVAL_MS until every policy's loop has ended (converged, failed
+ * or infeasible) and every deployment too (active, failed or rolled-back), printing the status
+ * whenever a state changes; with `json`, only the last answer.
  */
 async function watchStatus(
   command: StatusCommand,
@@ -111,14 +114,20 @@ async function watchStatus(
   let shown: string | undefined;
   for (;;) {
     const response = await admin.getStatus(command.scope);
-    const states = response.deployments.map((d) => `${d.id}=${d.state}`).join('\n');
+    const states = [
+      ...response.loops.map(formatLoop),
+      ...response.deployments.map((d) => `${d.id}=${d.state}`),
+    ].join('\n');
     if (!json && states !== shown) {
       io.stdout(
         `${shown === undefined ? '' : '\n'}at ${formatInstant(io.now())}\n${renderStatus(response, command.scope)}`,
       );
       shown = states;
     }
-    if (response.deployments.every((d) => ENDED_STATES.includes(d.state))) {
+    if (
+      response.loops.every((loop) => LOOP_ENDED_STATES.includes(loop.state)) &&
+      response.deployments.every((d) => ENDED_STATES.includes(d.state))
+    ) {
       if (json) io.stdout(renderJson(response));
       return;
     }

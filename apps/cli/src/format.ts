@@ -6,6 +6,7 @@ import {
   type ListDeviceClassesResponse,
   type ListDevicesResponse,
   type ListModelVersionsResponse,
+  type LoopState,
   type ModelPlan,
   type ModelVersion,
   type PlanFigures,
@@ -465,9 +466,55 @@ function rank(state: string): number {
   return i < 0 ? STATE_ORDER.length : i;
 }
 
-/** `scope` undefined: every deployment was asked for. */
+// ---- closed loops ----
+
+/** A policy's closed loop in one of these states has ended: the planner deploys nothing more for it. */
+export const LOOP_ENDED_STATES: readonly string[] = ['converged', 'failed', 'infeasible'];
+
+/** ` (plan X; detail)` of the parts that are known, or ''. */
+function aside(...parts: readonly string[]): string {
+  const known = parts.filter((part) => part !== '');
+  return known.length > 0 ? ` (${known.join('; ')})` : '';
+}
+
+/**
+ * Where a policy's closed loop stands (admin.proto, LoopState): `policy of class rpi4: converged in
+ * round 2 (plan cm...)`, `policy of class x86: infeasible: out of reach: memory`.
+ */
+export function formatLoop(loop: LoopState): string {
+  return `policy of ${formatScope(loop.scope)}: ${loopProgress(loop)}`;
+}
+
+function loopProgress(loop: LoopState): string {
+  const plan = loop.planId ? `plan ${loop.planId}` : '';
+  switch (loop.state) {
+    case 'waiting':
+      return ['waiting', loop.detail].filter((part) => part !== '').join(' ');
+    case 'deploying':
+      return `deploying round ${loop.round}${aside(loop.detail)}`;
+    case 'converged':
+      return `converged in round ${loop.round}${aside(plan, loop.detail)}`;
+    case 'failed':
+      return `failed: bounds not met after round ${loop.round}${aside(plan, loop.detail)}`;
+    case 'infeasible':
+      return `infeasible: out of reach: ${loop.unreachable.join(', ') || NONE}${aside(loop.detail)}`;
+    default: // a state this CLI does not know yet
+      return `${loop.state || NONE}${loop.round > 0 ? ` in round ${loop.round}` : ''}${aside(plan, loop.detail)}`;
+  }
+}
+
+/** `scope` undefined: every deployment (and every policy's loop) was asked for. */
 export function renderStatus(response: GetStatusResponse, scope: PolicyScope | undefined): string {
+  const loops = response.loops.map((loop) => `${formatLoop(loop)}\n`).join('');
+  return loops ? `${loops}\n${renderDeployments(response, scope)}` : renderDeployments(response, scope);
+}
+
+function renderDeployments(response: GetStatusResponse, scope: PolicyScope | undefined): string {
   if (response.deployments.length === 0) {
+    // A policy's loop deploys by itself once it can: 'blinknet deploy' would not help it along.
+    if (response.loops.length > 0) {
+      return scope ? `no deployments of the policy of ${formatScope(scope)} yet\n` : 'no deployments yet\n';
+    }
     return scope
       ? `no deployments of the policy of ${formatScope(scope)}: 'blinknet deploy ${scopeFlag(scope)}'\n`
       : "no deployments yet: 'blinknet deploy (--class C | --device ID)'\n";

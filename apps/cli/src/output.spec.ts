@@ -301,6 +301,10 @@ const UPLOADED = UploadModelResponse.fromPartial({ version: LENET_VERSION, creat
 const PLAN_ID = 'cmifx2k7a0003qz8l5h1d9e2b';
 const EARLIER_PLAN_ID = 'cmifw9q3c0001qz8lb7t4x0ka';
 const NUC_PLAN_ID = 'cmifv4d1e0009qz8lq2m6w3rn';
+/** Round 2 of rpi4's policy, solved with what round 1 measured folded in. */
+const ROUND2_PLAN_ID = 'cmify6n8t000hqz8lx4c2p7vd';
+/** The same, recorded when no plan met the bounds any more. */
+const INFEASIBLE_PLAN_ID = 'cmifyb3r50011qz8l2w7k9d4h';
 
 /** The sha256 of a built artifact (content made up, the form real). */
 function artifactSha(model: string, factor: number): string {
@@ -408,6 +412,27 @@ const STATUS = GetStatusResponse.fromPartial({
     verified(QUEUED[3], 'rolled-back', 7.102, 1_412_000, [`memory 1412000 > bound ${CIFAR_MEMORY_SHARE}`]),
     NUC_FAILED,
   ],
+  loops: [
+    // Round 1 measured cifar10-quick over its memory share on pi-garage: with that folded into the
+    // cost model, no plan of round 2 meets the memory bound. The devices keep round 1.
+    {
+      scope: { deviceClass: 'rpi4' },
+      state: 'infeasible',
+      round: 2,
+      planId: INFEASIBLE_PLAN_ID,
+      unreachable: ['memory'],
+      detail: '',
+    },
+    // nuc-lab's round 1 failed: round 2 is being built, and round 1 is still the newest plan.
+    {
+      scope: { deviceId: 'dev-c2d95a10' },
+      state: 'deploying',
+      round: 1,
+      planId: NUC_PLAN_ID,
+      unreachable: [],
+      detail: '0 of 1 deployments in flight',
+    },
+  ],
 });
 
 /** The plan before FEASIBLE_PLAN, under a looser memory bound: less approximated. */
@@ -434,20 +459,90 @@ const ROLLED_BACK = RollbackResponse.fromPartial({
   ],
 });
 
-/** What `status --class rpi4 --watch` sees of pi-kitchen's two deployments, poll after poll. */
+/** Round 2's cifar10-quick: the plan for a cost model that knows round 1 took 131 kB more memory. */
+const CIFAR_ROUND2 = {
+  model: 'cifar10-quick',
+  ladder: rungs('cifar10-quick-round2', [88_460, 71_936]),
+  predicted: { latencyMs: 6.95, memoryBytes: 1_148_000, storageBytes: 84_300, accuracy: 0.8987 },
+  heldOut: 0.8994,
+};
+
+const ROUND2 = [
+  {
+    ...queuedDeployment('cmify6nb2000jqz8lr8w3m5tz', ROUND2_PLAN_ID, KITCHEN, LENET_DEPLOYED, NOW),
+    round: 2,
+  },
+  { ...queuedDeployment('cmify6nb2000kqz8le6y1h4qs', ROUND2_PLAN_ID, KITCHEN, CIFAR_ROUND2, NOW), round: 2 },
+];
+
+/** The loop of rpi4's policy: a state of admin.proto LoopState, and its round. */
+function rpi4Loop(state: string, round = 0, planId = '', detail = '') {
+  return { scope: { deviceClass: 'rpi4' }, state, round, planId, unreachable: [], detail };
+}
+
+/**
+ * What `status --class rpi4 --watch` sees of the policy's closed loop and of pi-kitchen's deployments
+ * (the class's only device here), poll after poll: waiting, round 1 deployed, one model rolled back,
+ * round 2 deployed with what round 1 measured, converged.
+ */
 const WATCHED: readonly GetStatusResponse[] = [
-  [QUEUED[0], QUEUED[1]],
-  [{ ...QUEUED[0], state: 'downloading', detail: 'downloading' }, QUEUED[1]],
-  [{ ...QUEUED[0], state: 'downloading', detail: 'downloading' }, QUEUED[1]], // no change: not shown again
-  [
-    verified(QUEUED[0], 'active', 0.287, 1_652_000),
-    { ...QUEUED[1], state: 'verifying', detail: 'verifying' },
-  ],
-  [
-    verified(QUEUED[0], 'active', 0.287, 1_652_000),
-    verified(QUEUED[1], 'rolled-back', 7.102, 1_412_000, [`memory 1412000 > bound ${CIFAR_MEMORY_SHARE}`]),
-  ],
-].map((deployments) => GetStatusResponse.fromPartial({ deployments }));
+  { loops: [rpi4Loop('waiting', 0, '', 'for profiles and accuracy models')], deployments: [] },
+  {
+    loops: [rpi4Loop('deploying', 1, PLAN_ID, '2 of 2 deployments in flight')],
+    deployments: [QUEUED[0], QUEUED[1]],
+  },
+  {
+    loops: [rpi4Loop('deploying', 1, PLAN_ID, '2 of 2 deployments in flight')],
+    deployments: [{ ...QUEUED[0], state: 'downloading', detail: 'downloading' }, QUEUED[1]],
+  },
+  {
+    // no change: not shown again
+    loops: [rpi4Loop('deploying', 1, PLAN_ID, '2 of 2 deployments in flight')],
+    deployments: [{ ...QUEUED[0], state: 'downloading', detail: 'downloading' }, QUEUED[1]],
+  },
+  {
+    loops: [rpi4Loop('deploying', 1, PLAN_ID, '1 of 2 deployments in flight')],
+    deployments: [
+      verified(QUEUED[0], 'active', 0.287, 1_652_000),
+      { ...QUEUED[1], state: 'verifying', detail: 'verifying' },
+    ],
+  },
+  {
+    // Every deployment has ended, the loop has not: the planner builds round 2.
+    loops: [rpi4Loop('deploying', 1, PLAN_ID, '0 of 2 deployments in flight')],
+    deployments: [
+      verified(QUEUED[0], 'active', 0.287, 1_652_000),
+      verified(QUEUED[1], 'rolled-back', 7.102, 1_412_000, [`memory 1412000 > bound ${CIFAR_MEMORY_SHARE}`]),
+    ],
+  },
+  {
+    // no change: not shown again
+    loops: [rpi4Loop('deploying', 1, PLAN_ID, '0 of 2 deployments in flight')],
+    deployments: [
+      verified(QUEUED[0], 'active', 0.287, 1_652_000),
+      verified(QUEUED[1], 'rolled-back', 7.102, 1_412_000, [`memory 1412000 > bound ${CIFAR_MEMORY_SHARE}`]),
+    ],
+  },
+  {
+    loops: [rpi4Loop('deploying', 2, ROUND2_PLAN_ID, '2 of 2 deployments in flight')],
+    deployments: ROUND2,
+  },
+  {
+    loops: [rpi4Loop('converged', 2, ROUND2_PLAN_ID)],
+    deployments: [
+      verified(ROUND2[0], 'active', 0.291, 1_649_000),
+      verified(ROUND2[1], 'active', 6.883, 1_176_000),
+    ],
+  },
+].map((response) => GetStatusResponse.fromPartial(response));
+/** STATUS once nuc-lab's loop has ended too: after its last round, its deployment failed again. */
+const STATUS_ENDED = GetStatusResponse.fromPartial({
+  ...STATUS,
+  loops: [STATUS.loops[0], { ...STATUS.loops[1], state: 'failed', round: 3, detail: '' }],
+});
+
+/** Polls of WATCHED that repeat the one before. */
+const WATCHED_REPEATS = 2;
 
 /** The planner's side of one case: the calls it expects, answered with fixed responses. */
 type Planner = Partial<AdminApi>;
@@ -544,14 +639,22 @@ const CASES: readonly (readonly [name: string, argv: string, planner: Planner])[
       },
     },
   ],
-  ['status-empty', 'status', { getStatus: async () => ({ deployments: [] }) }],
+  ['status-empty', 'status', { getStatus: async () => ({ deployments: [], loops: [] }) }],
   [
     'status-device-empty',
     'status --device dev-c2d95a10',
     {
       getStatus: async (scope) => {
         expect(scope).toEqual({ deviceId: 'dev-c2d95a10' });
-        return { deployments: [] };
+        return GetStatusResponse.fromPartial({
+          loops: [
+            {
+              scope: { deviceId: 'dev-c2d95a10' },
+              state: 'waiting',
+              detail: 'for profiles and accuracy models',
+            },
+          ],
+        });
       },
     },
   ],
@@ -632,11 +735,23 @@ describe('output of every command (golden files in src/__golden__)', () => {
     expect(tty.stderr).toBe('\r\x1b[Kuploading lenet5-mnist.onnx: 100% (249.3 kB of 249.3 kB)\n');
   });
 
-  it('status --watch polls every 2 s, shows each change of state, and stops once every deployment has ended', async () => {
+  it('status --watch polls every 2 s, shows each change of state, and stops once every loop and deployment has ended', async () => {
     const human = await run('status --class rpi4 --watch', watched());
     expectGolden('status-watch.txt', human.stdout);
     expect(human.slept).toEqual(Array(WATCHED.length - 1).fill(WATCH_INTERVAL_MS));
-    expect(human.stdout.match(/^at /gm)).toHaveLength(WATCHED.length - 1); // the repeated poll is not shown
+    // The repeated polls are not shown.
+    expect(human.stdout.match(/^at /gm)).toHaveLength(WATCHED.length - WATCHED_REPEATS);
+    // A waiting loop with no deployments, and a loop deploying round 2 after every deployment of round
+    // 1 has ended, are not the end.
+    expect(human.stdout).toContain('policy of class rpi4: waiting for profiles and accuracy models\n');
+    expect(human.stdout).toContain(
+      'policy of class rpi4: deploying round 1 (0 of 2 deployments in flight)\n',
+    );
+    expect(human.stdout).toMatch(
+      new RegExp(
+        `policy of class rpi4: converged in round 2 \\(plan ${ROUND2_PLAN_ID}\\)\n\n2 deployments: 2 active\n[^]*$`,
+      ),
+    );
 
     // --json: the last answer only, once everything has ended.
     const json = await run('status --class rpi4 --watch --json', watched());
@@ -644,12 +759,56 @@ describe('output of every command (golden files in src/__golden__)', () => {
     expect(JSON.parse(json.stdout)).toEqual(WATCHED[WATCHED.length - 1]);
 
     // Nothing to wait for: one answer, no sleep.
-    const empty = await run('status --watch', { getStatus: async () => ({ deployments: [] }) });
+    const empty = await run('status --watch', { getStatus: async () => ({ deployments: [], loops: [] }) });
     expect(empty).toEqual({
       stdout: "at 2025-11-26 12:00:00Z\nno deployments yet: 'blinknet deploy (--class C | --device ID)'\n",
       stderr: '',
       slept: [],
     });
+
+    // Every loop has ended (infeasible: the planner deploys nothing more), every deployment too.
+    const ended = await run('status --watch', { getStatus: async () => STATUS_ENDED });
+    expect(ended.slept).toEqual([]);
+    expect(ended.stdout).toMatch(
+      /^at 2025-11-26 12:00:00Z\npolicy of class rpi4: infeasible: out of reach: memory\n/,
+    );
+  });
+
+  it('shows where the loop of every policy stands, before the deployments', async () => {
+    const loop = (state: string, rest: object = {}) => ({ scope: { deviceClass: 'rpi4' }, state, ...rest });
+    const { stdout } = await run('status', {
+      getStatus: async () =>
+        GetStatusResponse.fromPartial({
+          loops: [
+            loop('waiting', { detail: 'for profiles and accuracy models' }),
+            {
+              ...loop('deploying', { round: 1, planId: PLAN_ID, detail: '1 of 2 deployments in flight' }),
+              scope: { deviceId: 'dev-1' },
+            },
+            loop('converged', { round: 2, planId: ROUND2_PLAN_ID }),
+            loop('failed', { round: 3, planId: ROUND2_PLAN_ID }),
+            loop('infeasible', {
+              round: 1,
+              planId: INFEASIBLE_PLAN_ID,
+              unreachable: ['total-latency', 'memory'],
+            }),
+            loop('infeasible', { round: 2, detail: 'accuracy below the floor' }),
+            loop('paused', { round: 4, planId: PLAN_ID, detail: 'newer planner' }),
+          ],
+          deployments: [QUEUED[0]],
+        }),
+    });
+    expect(stdout.split('\n').slice(0, 9)).toEqual([
+      'policy of class rpi4: waiting for profiles and accuracy models',
+      'policy of device dev-1: deploying round 1 (1 of 2 deployments in flight)',
+      `policy of class rpi4: converged in round 2 (plan ${ROUND2_PLAN_ID})`,
+      `policy of class rpi4: failed: bounds not met after round 3 (plan ${ROUND2_PLAN_ID})`,
+      'policy of class rpi4: infeasible: out of reach: total-latency, memory',
+      'policy of class rpi4: infeasible: out of reach: - (accuracy below the floor)',
+      `policy of class rpi4: paused in round 4 (plan ${PLAN_ID}; newer planner)`,
+      '',
+      '1 deployment: 1 pending',
+    ]);
   });
 
   it('shows a figure not known yet as -, predicted or measured', async () => {
