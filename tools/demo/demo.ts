@@ -1,121 +1,347 @@
 /**
- * `npm run demo`: what BlinkNet has so far, end to end on this machine. Builds the paper's networks,
- * lists their approximable layers, and measures the trained reference models' accuracy on their
- * real test splits through onnxruntime. The closed-loop fleet demo replaces this with the planner.
+ * `npm run demo`: BlinkNet's closed loop on this machine, with real daemons. Starts the planner
+ * (SQLite under a temporary directory) and two agents of two device classes whose latencies really
+ * differ (1 vs 2 onnxruntime threads), uploads the trained reference models, and lets the loop
+ * profile, plan, deploy and verify:
+ * 1. every model unapproximated first, to measure its real p95, memory and storage on its device;
+ * 2. then the policies that need approximation: CIFAR-10-quick + LeNet-5 together on class A under a
+ *    round latency bound of 85% of what they measured and a memory bound below it; VGG-style alone
+ *    on class B under latency (85%), memory and storage (50%) bounds; every model keeps >= 80%
+ *    accuracy (the policies' floor); on the way, a memory bound under
+ *    onnxruntime's per-session floor, which the planner reports infeasible instead of trying.
+ * Ends with a table of what was measured on the devices, and stops every process it started.
  */
-import { formatBytes, formatCount } from '@blinknet/core';
-import { applyPlan, optionLadder } from '@blinknet/approx';
-import { countParameters, decodeModel, describeLayers, encodeModel } from '@blinknet/onnx';
-import { CalibrationRunner, measureLatency, ModelSession, OrtMatrixEngine } from '@blinknet/runtime';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { formatBytes } from '@blinknet/core';
 import {
-  buildNetwork,
-  evaluateAccuracy,
-  type ReferenceModel,
-  loadDataset,
-  networkFile,
-  PAPER_NETWORKS,
-  readReferenceModel,
-  referenceModel,
-  referenceModels,
-  toInputBatch,
-} from '@blinknet/zoo';
+  AdminServiceClient,
+  type Deployment,
+  type GetStatusResponse,
+  type ListModelVersionsResponse,
+  type Policy,
+  type PolicyScope,
+  type SetPolicyResponse,
+  type UploadModelResponse,
+} from '@blinknet/proto/v1/admin';
+import { readReferenceModel, referenceModel } from '@blinknet/zoo';
 
-const INPUT_SIDE = { 'cifar10-quick': 32, caffenet: 227, vgg16: 224 } as const;
+const ROOT = join(__dirname, '..', '..');
+const TOKEN = 'demo-admin-token';
+const SECRET = 'demo-enrollment-secret';
+/** No plan may predict less accuracy than this for any model: a bound is not worth any loss. */
+const ACCURACY_FLOOR = 0.8;
+const CLASS_A = 'x86-1thread';
+const CLASS_B = 'x86-2threads';
+const MODELS = [
+  { name: 'cifar10-quick', ref: 'cifar10quick-fmnist', dataset: 'fashion-mnist', cls: CLASS_A },
+  { name: 'lenet5', ref: 'lenet5-mnist', dataset: 'mnist', cls: CLASS_A },
+  { name: 'vgg-style', ref: 'vgg-fmnist', dataset: 'fashion-mnist', cls: CLASS_B },
+] as const;
+
+const children: ChildProcess[] = [];
+const started = performance.now();
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s`;
+const say = (line: string) => console.log(`[${elapsed()}] ${line}`);
+
+/** Starts a daemon from its TypeScript sources; resolves with the first JSON log line `match` accepts. */
+function daemon(bin: string, args: string[], log: string, match: (line: Record<string, unknown>) => boolean) {
+  const child = spawn(process.execPath, [join(ROOT, bin), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return new Promise<Record<string, unknown>>((resolve, reject) => {
+    child.once('exit', (code) =>
+      reject(new Error(`${bin} exited (${code}) before it was ready; see ${log}`)),
+    );
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        // BLINKNET_DEMO_LOG=<regex>: echo the daemons' log lines whose message matches.
+        if (process.env.BLINKNET_DEMO_LOG && String(parsed.msg).match(process.env.BLINKNET_DEMO_LOG))
+          console.log(line.slice(0, 400));
+        if (match(parsed)) resolve(parsed);
+      } catch {
+        // not a log line
+      }
+    });
+    child.stderr!.on('data', (data: Buffer) => process.stderr.write(data));
+  });
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+        }),
+    ),
+  );
+}
+
+let client: AdminServiceClient;
+function call<Res>(
+  invoke: (metadata: Metadata, callback: (error: ServiceError | null, response: Res) => void) => unknown,
+): Promise<Res> {
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${TOKEN}`);
+  return new Promise((resolve, reject) =>
+    invoke(metadata, (error, response) => (error ? reject(error) : resolve(response))),
+  );
+}
+
+const scopeOf = (cls: string): PolicyScope => ({ deviceClass: cls, deviceId: undefined });
+function setPolicy(cls: string, p: Partial<Policy>): Promise<SetPolicyResponse> {
+  const policy: Policy = {
+    scope: scopeOf(cls),
+    models: [],
+    latencyPercentile: 95,
+    totalLatencyMs: undefined,
+    memoryBytes: undefined,
+    storageBytes: undefined,
+    accuracyFloor: undefined,
+    latencyMargin: undefined,
+    ...p,
+  };
+  return call((m, cb) => client.setPolicy({ policy }, m, cb));
+}
+
+const status = (cls: string) =>
+  call<GetStatusResponse>((m, cb) => client.getStatus({ scope: scopeOf(cls) }, m, cb));
+
+/** Waits until the loop of each class's policy has ended, printing its progress. */
+async function loopsEnd(classes: readonly string[]): Promise<Map<string, GetStatusResponse>> {
+  const last = new Map<string, string>();
+  for (;;) {
+    const now = new Map(await Promise.all(classes.map(async (c) => [c, await status(c)] as const)));
+    for (const [cls, s] of now) {
+      const loop = s.loops[0];
+      const line = `${loop.state}${loop.round ? ` (round ${loop.round})` : ''}${loop.detail ? `: ${loop.detail}` : ''}`;
+      if (last.get(cls) !== line) say(`class ${cls}: ${line}`);
+      last.set(cls, line);
+    }
+    if ([...now.values()].every((s) => ['converged', 'failed', 'infeasible'].includes(s.loops[0].state)))
+      return now;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+const ms = (v: number | undefined) => (v ? `${v.toFixed(3)} ms` : '-');
+const mb = (v: number | undefined) => (v ? formatBytes(v) : '-');
+const pct = (v: number | undefined) => (v ? `${(100 * v).toFixed(2)}%` : '-');
+const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n');
+}
 
 async function main(): Promise<void> {
-  console.log("BlinkNet demo: the paper's networks (seeded He-initialised weights, built on demand)\n");
-  for (const name of PAPER_NETWORKS) {
-    const started = performance.now();
-    const model = buildNetwork(name);
-    const layers = describeLayers(model);
-    const gflops = layers.reduce((n, l) => n + l.flops, 0) / 1e9;
-    const path = networkFile(name);
-    const session = await ModelSession.create(path, { intraOpThreads: 2 });
-    const side = INPUT_SIDE[name];
-    const input = { data: new Float32Array(3 * side * side), dims: [1, 3, side, side] };
-    await session.run({ data: input }); // warm-up
-    const runStart = performance.now();
-    await session.run({ data: input });
-    const runMs = performance.now() - runStart;
-    await session.dispose();
-    console.log(
-      `${name.padEnd(14)} ${formatCount(countParameters(model)).padStart(12)} parameters  ` +
-        `${layers.length} approximable layers  ${gflops.toFixed(2)} GFLOPs  one inference ${runMs.toFixed(1)} ms ` +
-        `(built+loaded in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+  const dir = mkdtempSync(join(tmpdir(), 'blinknet-demo-'));
+  try {
+    say(`planner and agents under ${dir}`);
+    const ready = await daemon(
+      'apps/planner/bin/blinknet-planner.cjs',
+      [
+        '--port',
+        '0',
+        '--data-dir',
+        join(dir, 'planner'),
+        '--admin-token',
+        TOKEN,
+        '--enrollment-secret',
+        SECRET,
+        '--calibration-images',
+        '300',
+        '--log-level',
+        'info',
+      ],
+      join(dir, 'planner'),
+      (l) => l.msg === 'planner listening',
     );
-    for (const l of layers) {
-      console.log(
-        `    ${l.name.padEnd(8)} ${l.opType.padEnd(5)} weight [${l.weightShape.join('x')}]` +
-          `${l.group > 1 ? ` group ${l.group}` : ''}  ${formatBytes(l.weightBytes)}  ${(l.flops / 1e6).toFixed(1)} MFLOPs`,
+    const address = `127.0.0.1:${ready.port as number}`;
+    say(`planner listening on ${address}`);
+    client = new AdminServiceClient(address, credentials.createInsecure());
+    for (const [cls, threads] of [
+      [CLASS_A, 1],
+      [CLASS_B, 2],
+    ] as const) {
+      await daemon(
+        'apps/agent/bin/blinknet-agent.cjs',
+        [
+          '--planner',
+          address,
+          '--device-class',
+          cls,
+          '--name',
+          `${cls}-box`,
+          '--threads',
+          String(threads),
+          '--data-dir',
+          join(dir, cls),
+          '--enrollment-secret',
+          SECRET,
+          '--listen',
+          '127.0.0.1:0',
+        ],
+        join(dir, cls),
+        (l) => l.msg === 'local inference API listening',
+      );
+      say(`agent of class ${cls} (${threads} onnxruntime thread${threads > 1 ? 's' : ''}) enrolled`);
+    }
+
+    for (const m of MODELS) {
+      const bytes = readReferenceModel(referenceModel(m.ref));
+      const response = await call<UploadModelResponse>((meta, cb) => {
+        const stream = client.uploadModel(meta, cb);
+        const sha256 = createHash('sha256').update(bytes).digest('hex');
+        stream.write({ header: { name: m.name, datasetId: m.dataset, sha256, bytes: bytes.length } });
+        for (let at = 0; at < bytes.length; at += 1 << 20)
+          stream.write({ chunk: Buffer.from(bytes.subarray(at, at + (1 << 20))) });
+        stream.end();
+        return stream;
+      });
+      say(`uploaded ${m.name} (${formatBytes(bytes.length)}, ${response.version!.options} layer options)`);
+    }
+
+    // Step 1: unapproximated, to measure where each model stands on its device.
+    say('step 1: every model as uploaded (no bound binds), measured on its device');
+    await setPolicy(CLASS_A, {
+      models: [{ model: 'cifar10-quick' }, { model: 'lenet5' }],
+      storageBytes: 1e12,
+    });
+    await setPolicy(CLASS_B, { models: [{ model: 'vgg-style' }], storageBytes: 1e12 });
+    const original = await loopsEnd([CLASS_A, CLASS_B]);
+    const base = (cls: string, model: string) =>
+      original.get(cls)!.deployments.find((d) => d.model === model)!;
+    const versions = await call<ListModelVersionsResponse>((m, cb) => client.listModelVersions({}, m, cb));
+
+    // A memory bound under the per-session floor: reported infeasible, never attempted.
+    const vgg = base(CLASS_B, 'vgg-style');
+    await setPolicy(CLASS_B, { models: [{ model: 'vgg-style' }], memoryBytes: 5e6 });
+    const under = (await loopsEnd([CLASS_B])).get(CLASS_B)!.loops[0];
+    say(`class ${CLASS_B}, memory <= 5 MB: ${under.state} (out of reach: ${under.unreachable.join(', ')})`);
+
+    // Step 2: bounds that need approximation.
+    const a = ['cifar10-quick', 'lenet5'].map((m) => base(CLASS_A, m));
+    const sum = (ds: Deployment[], f: (d: Deployment) => number) => ds.reduce((n, d) => n + f(d), 0);
+    // Latency from what the devices measured; memory from the planner's own model of the original
+    // (onnxruntime's ~28 MB session floor dwarfs these models' weights, so a bound that binds sits
+    // within a few hundred kB of it, finer than two separate RSS measurements agree).
+    const memoryOf = (ds: Deployment[]) =>
+      sum(ds, (d) => Number(d.predicted!.memoryBytes) - 0.3 * Number(d.ladder[0].bytes));
+    const bounds: Record<string, { totalLatencyMs: number; memoryBytes: number; storageBytes?: number }> = {
+      [CLASS_A]: {
+        totalLatencyMs: 0.85 * sum(a, (d) => d.measured!.latencyMs),
+        memoryBytes: Math.round(memoryOf(a)),
+      },
+      [CLASS_B]: {
+        totalLatencyMs: 0.85 * vgg.measured!.latencyMs,
+        memoryBytes: Math.round(memoryOf([vgg])),
+        storageBytes: Math.round(0.5 * Number(vgg.ladder[0].bytes)),
+      },
+    };
+
+    say(
+      `step 2: class ${CLASS_A}: cifar10-quick + lenet5, round p95 <= ${ms(bounds[CLASS_A].totalLatencyMs)}, ` +
+        `memory <= ${mb(bounds[CLASS_A].memoryBytes)}, accuracy >= ${pct(ACCURACY_FLOOR)}; class ${CLASS_B}: vgg-style, p95 <= ` +
+        `${ms(bounds[CLASS_B].totalLatencyMs)}, memory <= ${mb(bounds[CLASS_B].memoryBytes)}, storage <= ` +
+        `${mb(bounds[CLASS_B].storageBytes)}`,
+    );
+    await setPolicy(CLASS_A, {
+      models: [{ model: 'cifar10-quick' }, { model: 'lenet5' }],
+      ...bounds[CLASS_A],
+      accuracyFloor: ACCURACY_FLOOR,
+    });
+    // One class at a time: on two shared cores, one class's artifact builds and verification runs
+    // would slow the other's measurements.
+    const final = await loopsEnd([CLASS_A]);
+    await setPolicy(CLASS_B, {
+      models: [{ model: 'vgg-style' }],
+      ...bounds[CLASS_B],
+      accuracyFloor: ACCURACY_FLOOR,
+    });
+    final.set(CLASS_B, (await loopsEnd([CLASS_B])).get(CLASS_B)!);
+
+    const rows = [
+      [
+        'DEVICE',
+        'MODEL',
+        'P95 ORIGINAL',
+        'P95 DEPLOYED',
+        'MEMORY',
+        'STORAGE',
+        'ACCURACY (ORIG -> NOW)',
+        'STATE',
+        'ROUNDS',
+      ],
+    ];
+    const verdicts: string[] = [];
+    for (const cls of [CLASS_A, CLASS_B]) {
+      const s = final.get(cls)!;
+      const loop = s.loops[0];
+      const deployments = s.deployments;
+      for (const d of deployments) {
+        const heldOut = versions.versions.find((v) => v.model === d.model)?.heldOutAccuracy;
+        rows.push([
+          d.deviceName,
+          d.model,
+          ms(base(cls, d.model).measured!.latencyMs),
+          ms(d.measured!.latencyMs),
+          mb(Number(d.measured!.memoryBytes)),
+          mb(Number(d.measured!.storageBytes)),
+          `${pct(heldOut)} -> ${pct(d.measured!.accuracy)}`,
+          d.state,
+          String(loop.round),
+        ]);
+      }
+      const b = bounds[cls];
+      if (loop.state === 'infeasible') {
+        verdicts.push(
+          `class ${cls}: no plan meets these bounds on its cost model (out of reach: ${loop.unreachable.join(', ')}); ` +
+            'its devices keep their last version',
+        );
+        continue;
+      }
+      const latency = sum(deployments, (d) => d.measured!.latencyMs);
+      const memory = sum(deployments, (d) => Number(d.measured!.memoryBytes));
+      const storage = sum(deployments, (d) => Number(d.measured!.storageBytes));
+      verdicts.push(
+        `class ${cls}: loop ${loop.state} after ${loop.round} round(s); measured on the device: latency ` +
+          `${ms(latency)} <= ${ms(b.totalLatencyMs)} ${yes(latency <= b.totalLatencyMs)}, memory ${mb(memory)} <= ` +
+          `${mb(b.memoryBytes)} ${yes(memory <= b.memoryBytes)}` +
+          (b.storageBytes
+            ? `, storage ${mb(storage)} <= ${mb(b.storageBytes)} ${yes(storage <= b.storageBytes)}`
+            : ''),
       );
     }
-  }
-
-  console.log('\nReference models trained on real data, re-measured now on their test splits:\n');
-  for (const ref of referenceModels()) {
-    const bytes = readReferenceModel(ref);
-    const dataset = loadDataset(ref.dataset, 'test');
-    const result = await evaluateAccuracy(bytes, dataset, {
-      layout: ref.input,
-      session: { intraOpThreads: 2 },
-    });
+    console.log(`\n${table(rows)}\n`);
+    for (const v of verdicts) console.log(v);
     console.log(
-      `${ref.id.padEnd(20)} ${ref.dataset.padEnd(14)} ${formatCount(ref.parameters).padStart(9)} parameters  ` +
-        `accuracy ${(result.accuracy * 100).toFixed(2)}% on ${formatCount(result.total)} test images ` +
-        `(manifest ${(ref.testAccuracy * 100).toFixed(2)}%)  ${(result.wallMs / 1000).toFixed(1)} s`,
+      '\nlatency: p95 over 200 runs on the device (models of a class run one after another: their sum is the' +
+        ' round); memory: resident bytes a model adds; storage: its ladder on the device; accuracy: held-out' +
+        ' split. A rolled-back model serves its previous version again.',
     );
-  }
-  await approximationExample(referenceModel('vgg-fmnist'));
-}
-
-/** One model under a hand-written plan: what approximation buys and costs, measured here. */
-async function approximationExample(ref: ReferenceModel): Promise<void> {
-  const model = decodeModel(readReferenceModel(ref));
-  const layers = describeLayers(model).map((l) => l.name);
-  const ladder = optionLadder(model);
-  // Data-aware low rank on the convolutions, int8 compute on the classifier.
-  const plan = Object.fromEntries(
-    layers.map((name) => {
-      const costs = ladder.get(name) ?? [];
-      const lowrank = costs.filter((c) => c.option.startsWith('lowrank-data:')).at(-1);
-      return [name, name.includes('Conv') && lowrank ? lowrank.option : 'int8:compute'];
-    }),
-  );
-  const train = loadDataset(ref.dataset, 'train');
-  const test = loadDataset(ref.dataset, 'test');
-  const side = ref.input.size;
-  const batch = (n: number) => ({
-    [ref.input.name]: {
-      data: toInputBatch(train, 0, n, ref.input),
-      dims: [n, ref.input.channels, side, side],
-    },
-  });
-  const engine = new OrtMatrixEngine(2);
-  const approximated = encodeModel(
-    await applyPlan(model, plan, { engine, calibration: new CalibrationRunner(batch(1024)) }),
-  );
-  await engine.dispose();
-  console.log(`\nApproximating ${ref.id} with the plan:`);
-  for (const [layer, option] of Object.entries(plan)) console.log(`    ${layer.padEnd(32)} ${option}`);
-  for (const [label, bytes] of [
-    ['exact', readReferenceModel(ref)],
-    ['approximated', approximated],
-  ] as const) {
-    const accuracy = await evaluateAccuracy(bytes, test, {
-      layout: ref.input,
-      session: { intraOpThreads: 2 },
-    });
-    const session = await ModelSession.create(bytes, { intraOpThreads: 1 });
-    const { stats } = await measureLatency(session, batch(1), { warmupRuns: 20, timedRuns: 200 });
-    await session.dispose();
-    console.log(
-      `  ${label.padEnd(13)} ${formatBytes(bytes.length).padStart(9)}  accuracy ${(accuracy.accuracy * 100).toFixed(2)}%  ` +
-        `latency p50 ${stats.medianMs.toFixed(3)} ms, p95 ${stats.p95Ms.toFixed(3)} ms (batch 1, 1 thread, 200 runs)`,
-    );
+    say('done');
+  } finally {
+    client?.close();
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? `${error.name}: ${error.message}` : error);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void stopAll().then(() => process.exit(130)));
+}
+main().catch(async (error: unknown) => {
+  console.error(error);
+  await stopAll();
   process.exit(1);
 });

@@ -72,7 +72,7 @@ export async function top1(
 }
 
 /** Share of predictions that differ. */
-function flipRate(a: Uint8Array, b: Uint8Array): number {
+export function flipRate(a: Uint8Array, b: Uint8Array): number {
   let flips = 0;
   for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) flips++;
   return flips / a.length;

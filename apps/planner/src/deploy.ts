@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type Logger } from 'pino';
 import { PreconditionError } from '@blinknet/core';
 import { applyPlan } from '@blinknet/approx';
-import { decodeModel, encodeModel, writeFileAtomic } from '@blinknet/onnx';
+import { decodeModel, encodeModel, type ModelProto, writeFileAtomic } from '@blinknet/onnx';
 import { type FeasiblePlan, type Figures, ladder } from '@blinknet/planner-core';
 import { WatchJobsResponse } from '@blinknet/proto/v1/agent';
 import { CalibrationRunner, OrtMatrixEngine } from '@blinknet/runtime';
@@ -21,15 +21,16 @@ import {
   type DeviceSummary,
   type LadderArtifact,
   listDeployments,
+  type ModelVersionRecord,
   type OpenedDatabase,
   planById,
   type PolicyRecord,
   type PolicyScope,
   savePlan,
 } from '@blinknet/store';
-import { type AccuracySettings, evaluationData, top1, withDefaults } from './accuracy';
+import { type AccuracySettings, evaluationData, flipRate, top1, withDefaults } from './accuracy';
 import { type AgentServiceImpl } from './agent-service';
-import { type Corrections, planPolicy, type PlanResult } from './planning';
+import { type Corrections, type ModelCorrection, planPolicy, type PlanResult } from './planning';
 import { devicesInScope } from './profiling';
 
 /** Latency factors of the ladder's tighter rungs, for on-device step-down. */
@@ -59,6 +60,21 @@ export class InfeasiblePlanError extends PreconditionError {
   }
 }
 
+/** Re-solves after measuring a plan's accuracy, at most (the last plan is kept whatever it measured). */
+const ACCURACY_ATTEMPTS = 4;
+/** Measured loss (fraction of changed predictions) a plan may exceed its prediction by. */
+const ACCURACY_TOLERANCE = 0.01;
+
+interface Workspace {
+  readonly version: ModelVersionRecord;
+  readonly model: ModelProto;
+  readonly data: Awaited<ReturnType<typeof evaluationData>>;
+  readonly engine: OrtMatrixEngine;
+  readonly context: { readonly engine: OrtMatrixEngine; readonly calibration: CalibrationRunner };
+  /** The original model's predictions on the calibration split. */
+  readonly original: Uint8Array;
+}
+
 /** The part of the policy's bounds one model's devices verify. */
 interface ModelShare {
   readonly latencyMs?: number;
@@ -80,14 +96,33 @@ export class Deployer {
   }
 
   /**
-   * Solves the scope's policy, builds and stores the plan and its artifacts, and queues the
-   * deployments. @throws PreconditionError when no plan meets the bounds
+   * Solves the scope's policy, proves the plan's accuracy on the calibration split (re-solving with
+   * what it measured when the additive model was optimistic), builds and stores the plan and its
+   * ladder's artifacts, and queues the deployments. @throws PreconditionError when no plan meets the
+   * bounds, InfeasiblePlanError among them
    */
   async deploy(
     scope: PolicyScope,
     loop: { readonly round?: number; readonly corrections?: Corrections } = {},
   ): Promise<{ planId: string; result: PlanResult; deploymentIds: string[] }> {
-    const result = await planPolicy(this.db, scope, loop.corrections);
+    const workspaces = new Map<string, Workspace>();
+    try {
+      let corrections = loop.corrections ?? {};
+      let result = await this.solve(scope, corrections);
+      for (let attempt = 1; attempt < ACCURACY_ATTEMPTS; attempt++) {
+        const next = await this.checkAccuracy(result, corrections, workspaces);
+        if (!next) break;
+        corrections = next;
+        result = await this.solve(scope, corrections);
+      }
+      return await this.roll(result, corrections, loop.round ?? 1, workspaces);
+    } finally {
+      await Promise.all([...workspaces.values()].map((w) => w.engine.dispose()));
+    }
+  }
+
+  private async solve(scope: PolicyScope, corrections: Corrections): Promise<PlanResult> {
+    const result = await planPolicy(this.db, scope, corrections);
     const { solution } = result;
     if (!solution.feasible || result.belowFloor.length > 0) {
       const unreachable = solution.feasible
@@ -95,6 +130,80 @@ export class Deployer {
         : [...solution.unreachable];
       throw new InfeasiblePlanError(unreachable, result);
     }
+    return result;
+  }
+
+  /** A model's file, data sets and approximation context, made once per deployment. */
+  private async workspace(
+    version: ModelVersionRecord,
+    workspaces: Map<string, Workspace>,
+  ): Promise<Workspace> {
+    let w = workspaces.get(version.model);
+    if (!w) {
+      const bytes = readFileSync(join(this.dataDir, version.storagePath));
+      const data = await evaluationData(version, bytes, this.settings);
+      const engine = new OrtMatrixEngine();
+      w = {
+        version,
+        model: decodeModel(bytes, version.model),
+        data,
+        engine,
+        context: { engine, calibration: new CalibrationRunner({ [version.inputName]: data.activations }) },
+        original: (await top1(bytes, data.calibration, version.inputName)).predictions,
+      };
+      workspaces.set(version.model, w);
+    }
+    return w;
+  }
+
+  /**
+   * Measures each model of the plan on the calibration split (the share of changed predictions, as
+   * the accuracy model counts loss). Options of a model whose plan loses more than predicted (beyond
+   * ACCURACY_TOLERANCE) are charged the measured / predicted ratio; returns the new corrections, or
+   * undefined when every model is within tolerance.
+   */
+  private async checkAccuracy(
+    result: PlanResult,
+    corrections: Corrections,
+    workspaces: Map<string, Workspace>,
+  ): Promise<Corrections | undefined> {
+    const plan = result.solution as FeasiblePlan;
+    const next: Record<string, ModelCorrection> = { ...corrections };
+    let changed = false;
+    for (const { version } of result.models) {
+      const choices = plan.choices[version.model];
+      const chosen = Object.entries(choices).filter(([, option]) => option !== 'exact');
+      if (chosen.length === 0) continue;
+      const w = await this.workspace(version, workspaces);
+      const file = encodeModel(await applyPlan(w.model, choices, w.context));
+      const measured = flipRate(
+        w.original,
+        (await top1(file, w.data.calibration, version.inputName)).predictions,
+      );
+      const predicted = plan.perModel[version.model].loss / 100;
+      this.log.info(
+        { model: version.model, predictedLoss: predicted, measuredLoss: measured },
+        'plan accuracy checked',
+      );
+      if (measured <= predicted + ACCURACY_TOLERANCE) continue;
+      const ratio = measured / Math.max(predicted, ACCURACY_TOLERANCE);
+      const before = next[version.model] ?? { latencyMs: 0, memoryBytes: 0 };
+      const lossScale = { ...before.lossScale };
+      for (const [layer, option] of chosen)
+        lossScale[`${layer} ${option}`] = (lossScale[`${layer} ${option}`] ?? 1) * ratio;
+      next[version.model] = { ...before, lossScale };
+      changed = true;
+    }
+    return changed ? next : undefined;
+  }
+
+  /** Builds the plan's and its ladder's artifacts, stores the plan and queues its deployments. */
+  private async roll(
+    result: PlanResult,
+    corrections: Corrections,
+    round: number,
+    workspaces: Map<string, Workspace>,
+  ): Promise<{ planId: string; result: PlanResult; deploymentIds: string[] }> {
     const devices = await this.devicesInScope(result.policy);
     const rungs = (await ladder(result.problem, LADDER_FACTORS)).map((r) => ({
       factor: r.factor,
@@ -103,43 +212,31 @@ export class Deployer {
     const built = new Map<string, BuiltRung[]>();
     const heldOut: Record<string, number> = {};
     for (const { version } of result.models) {
-      const log = this.log.child({ model: version.model });
-      const bytes = readFileSync(join(this.dataDir, version.storagePath));
-      const model = decodeModel(bytes, version.model);
-      const data = await evaluationData(version, bytes, this.settings);
-      const engine = new OrtMatrixEngine();
-      const context = {
-        engine,
-        calibration: new CalibrationRunner({ [version.inputName]: data.activations }),
-      };
+      const w = await this.workspace(version, workspaces);
       const list: BuiltRung[] = [];
-      try {
-        for (const rung of rungs) {
-          const choices = rung.plan.choices[version.model];
-          const approx = await applyPlan(model, choices, context);
-          // Provenance in the file: which version and choices it was built from (also makes its
-          // sha256 differ from the original's even when every layer stays exact).
-          approx.metadataProps = [
-            ...approx.metadataProps.filter((p) => !p.key.startsWith('blinknet.')),
-            { key: 'blinknet.source_sha256', value: version.sha256 },
-            { key: 'blinknet.choices', value: JSON.stringify(choices) },
-          ];
-          const file = encodeModel(approx);
-          const sha256 = createHash('sha256').update(file).digest('hex');
-          if (list.some((r) => r.sha256 === sha256)) continue; // a tighter bound that changed nothing
-          const storagePath = join('artifacts', `${sha256}.onnx`);
-          mkdirSync(join(this.dataDir, 'artifacts'), { recursive: true });
-          writeFileAtomic(join(this.dataDir, storagePath), file, 0o600);
-          list.push({ sha256, bytes: file.length, factor: rung.factor, choices, storagePath });
-          if (rung.factor === 1) {
-            heldOut[version.model] = (await top1(file, data.heldOut, version.inputName)).accuracy;
-          }
+      for (const rung of rungs) {
+        const choices = rung.plan.choices[version.model];
+        const approx = await applyPlan(w.model, choices, w.context);
+        // Provenance in the file: which version and choices it was built from (also makes its
+        // sha256 differ from the original's even when every layer stays exact).
+        approx.metadataProps = [
+          ...approx.metadataProps.filter((p) => !p.key.startsWith('blinknet.')),
+          { key: 'blinknet.source_sha256', value: version.sha256 },
+          { key: 'blinknet.choices', value: JSON.stringify(choices) },
+        ];
+        const file = encodeModel(approx);
+        const sha256 = createHash('sha256').update(file).digest('hex');
+        if (list.some((r) => r.sha256 === sha256)) continue; // a tighter bound that changed nothing
+        const storagePath = join('artifacts', `${sha256}.onnx`);
+        mkdirSync(join(this.dataDir, 'artifacts'), { recursive: true });
+        writeFileAtomic(join(this.dataDir, storagePath), file, 0o600);
+        list.push({ sha256, bytes: file.length, factor: rung.factor, choices, storagePath });
+        if (rung.factor === 1) {
+          heldOut[version.model] = (await top1(file, w.data.heldOut, version.inputName)).accuracy;
         }
-      } finally {
-        await engine.dispose();
       }
-      log.info(
-        { rungs: list.map((r) => r.bytes), heldOutAccuracy: heldOut[version.model] },
+      this.log.info(
+        { model: version.model, rungs: list.map((r) => r.bytes), heldOutAccuracy: heldOut[version.model] },
         'artifacts built',
       );
       built.set(version.model, list);
@@ -158,12 +255,12 @@ export class Deployer {
         ]),
       ),
       totals: plan.totals,
-      corrections: loop.corrections ?? {},
+      corrections,
     };
     const planId = await savePlan(this.db.prisma, {
       policyId: result.policy.id,
       deviceClassId: result.policy.deviceClassId,
-      round: loop.round ?? 1,
+      round,
       method: plan.method,
       choices: plan.choices,
       predicted,

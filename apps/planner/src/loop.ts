@@ -5,7 +5,8 @@
  * 2. solve, build and deploy (round 1) — or record that no plan meets the bounds;
  * 3. when every deployment of the round has an outcome: all active -> converged; otherwise correct
  *    the class's cost model for that policy with what the devices measured against what was
- *    predicted (latency ratio + 5% headroom, memory difference) and deploy round k+1, up to
+ *    predicted (the latency and memory each model measured beyond its prediction, latency with 5%
+ *    headroom) and deploy round k+1 — or record that no plan meets the bounds now — up to
  *    `maxRounds`; past it the policy ends `failed` with the measured figures. Meanwhile each device
  *    keeps (or rolled back to) its last release that met its bounds.
  * A changed policy starts again at round 1. State lives in the database only: a restarted planner
@@ -24,7 +25,7 @@ import {
 } from '@blinknet/store';
 import { type AgentServiceImpl } from './agent-service';
 import { type Deployer, InfeasiblePlanError, type PredictedFigures } from './deploy';
-import { type Corrections } from './planning';
+import { type Corrections, type ModelCorrection } from './planning';
 import { queueProfiling } from './profiling';
 
 export interface LoopSettings {
@@ -105,17 +106,19 @@ export class ClosedLoop {
       return;
     }
     // Fold what the devices measured into the predictions and try again.
-    const corrections: Record<string, { latency: number; memoryBytes: number }> = {
-      ...predicted.corrections,
-    };
+    const corrections: Record<string, ModelCorrection> = { ...predicted.corrections };
     for (const model of new Set(deployments.map((d) => d.model))) {
       const own = deployments.filter((d) => d.model === model);
       const expected = predicted.models[model];
-      const latency = Math.max(1, ...own.map((d) => (d.measured.p95Ms ?? 0) / expected.latencyMs));
+      const latency = Math.max(
+        0,
+        ...own.map((d) => (d.measured.p95Ms ?? 0) * LATENCY_HEADROOM - expected.latencyMs),
+      );
       const memory = Math.max(0, ...own.map((d) => (d.measured.residentBytes ?? 0) - expected.memoryBytes));
-      const before = corrections[model] ?? { latency: 1, memoryBytes: 0 };
+      const before = corrections[model] ?? { latencyMs: 0, memoryBytes: 0 };
       corrections[model] = {
-        latency: before.latency * (latency > 1 ? latency * LATENCY_HEADROOM : 1),
+        ...before,
+        latencyMs: before.latencyMs + latency,
         memoryBytes: before.memoryBytes + memory,
       };
     }

@@ -23,12 +23,20 @@ import {
 } from '@blinknet/store';
 
 /**
- * What a class's devices measured against what a plan predicted, per model: latency x `latency`,
- * memory + `memoryBytes`. The closed loop composes them round after round.
+ * What was measured against what a plan predicted, per model: latency + `latencyMs` and memory +
+ * `memoryBytes` on the class's devices, option losses x `lossScale` on the calibration split. The
+ * closed loop composes them round after round. Latency is corrected by adding, not scaling: what a
+ * plan misses by on a small device is mostly per-run overhead and contention that no approximation
+ * removes, and scaling it into every option would send the loop after ever more aggressive plans.
  */
-export type Corrections = Readonly<
-  Record<string, { readonly latency: number; readonly memoryBytes: number }>
->;
+export interface ModelCorrection {
+  /** Latency the class's devices measured beyond the prediction: per-run costs no option removes. */
+  readonly latencyMs: number;
+  readonly memoryBytes: number;
+  /** "layer option" -> factor on the option's predicted loss, from plans that measured worse. */
+  readonly lossScale?: Readonly<Record<string, number>>;
+}
+export type Corrections = Readonly<Record<string, ModelCorrection>>;
 
 export interface PlannedModel {
   readonly version: ModelVersionRecord;
@@ -68,12 +76,15 @@ function corrected(problem: ModelProblem, correction: Corrections[string] | unde
     ...problem,
     fixed: {
       ...problem.fixed,
-      latencyMs: problem.fixed.latencyMs * correction.latency,
+      latencyMs: problem.fixed.latencyMs + correction.latencyMs,
       memoryBytes: Math.max(0, problem.fixed.memoryBytes + correction.memoryBytes),
     },
     layers: problem.layers.map((l) => ({
       ...l,
-      options: l.options.map((o) => ({ ...o, latencyMs: o.latencyMs * correction.latency })),
+      options: l.options.map((o) => ({
+        ...o,
+        loss: o.loss * (correction.lossScale?.[`${l.layer} ${o.option}`] ?? 1),
+      })),
     })),
   };
 }

@@ -1,4 +1,10 @@
-import { type ClassMeasurement, classCosts, type ModelVersionCosts, modelProblem } from './cost-model';
+import {
+  type ClassMeasurement,
+  classCosts,
+  MIN_APPROXIMATION_LOSS,
+  type ModelVersionCosts,
+  modelProblem,
+} from './cost-model';
 import { NotProfiledError } from './errors';
 
 const version: ModelVersionCosts = {
@@ -129,9 +135,9 @@ describe('modelProblem', () => {
     expect(mild.latencyMs).toBeCloseTo((1.5 - 0.5 * 2.2) * 1.2);
     expect(mild.memoryBytes).toBe(3_900 - 3_000);
     // int8:storage is folded back to float when the session loads: resident at float size.
-    expect(int8).toMatchObject({ memoryBytes: 4_000, storageBytes: 1_000, loss: 0 });
-    // A more accurate option than exact costs no accuracy (loss is never negative).
-    expect(b.options[1]).toMatchObject({ option: 'int8:compute', loss: 0 });
+    expect(int8).toMatchObject({ memoryBytes: 4_000, storageBytes: 1_000, loss: MIN_APPROXIMATION_LOSS });
+    // A more accurate option than exact still costs the least loss: exact wins a tie.
+    expect(b.options[1]).toMatchObject({ option: 'int8:compute', loss: MIN_APPROXIMATION_LOSS });
     expect(problem.fixed).toEqual({ latencyMs: 0, memoryBytes: 20_900 + 2_000 + 100, storageBytes: 500 });
   });
 });

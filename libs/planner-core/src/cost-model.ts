@@ -84,6 +84,12 @@ export interface ClassCosts {
 }
 
 const EXACT = 'exact';
+/**
+ * The least loss (points) an approximation is charged, however harmless it measured: among plans
+ * that lose nothing measurable the solver then keeps layers exact, approximating only what a bound
+ * needs.
+ */
+export const MIN_APPROXIMATION_LOSS = 1e-4;
 
 function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -223,7 +229,7 @@ export function modelProblem(
         latencyMs: Math.max(0, latencyMs) * costs.latencyRatio,
         memoryBytes: Math.max(0, memoryBytes),
         storageBytes: Math.max(0, storageBytes),
-        loss: Math.max(0, (version.accuracy - o.accuracy) * 100),
+        loss: Math.max(MIN_APPROXIMATION_LOSS, (version.accuracy - o.accuracy) * 100),
       });
     }
     // Exact always first and always lossless: the model as uploaded.
