@@ -17,17 +17,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { formatBytes } from '@blinknet/core';
+import { AdminClient } from '@blinknet/cli';
 import {
-  AdminServiceClient,
   type Deployment,
   type GetStatusResponse,
-  type ListModelVersionsResponse,
   type Policy,
   type PolicyScope,
   type SetPolicyResponse,
-  type UploadModelResponse,
 } from '@blinknet/proto/v1/admin';
 import { readReferenceModel, referenceModel } from '@blinknet/zoo';
 
@@ -86,16 +83,7 @@ async function stopAll(): Promise<void> {
   );
 }
 
-let client: AdminServiceClient;
-function call<Res>(
-  invoke: (metadata: Metadata, callback: (error: ServiceError | null, response: Res) => void) => unknown,
-): Promise<Res> {
-  const metadata = new Metadata();
-  metadata.set('authorization', `Bearer ${TOKEN}`);
-  return new Promise((resolve, reject) =>
-    invoke(metadata, (error, response) => (error ? reject(error) : resolve(response))),
-  );
-}
+let client: AdminClient;
 
 const scopeOf = (cls: string): PolicyScope => ({ deviceClass: cls, deviceId: undefined });
 function setPolicy(cls: string, p: Partial<Policy>): Promise<SetPolicyResponse> {
@@ -110,11 +98,10 @@ function setPolicy(cls: string, p: Partial<Policy>): Promise<SetPolicyResponse> 
     latencyMargin: undefined,
     ...p,
   };
-  return call((m, cb) => client.setPolicy({ policy }, m, cb));
+  return client.setPolicy(policy);
 }
 
-const status = (cls: string) =>
-  call<GetStatusResponse>((m, cb) => client.getStatus({ scope: scopeOf(cls) }, m, cb));
+const status = (cls: string) => client.getStatus(scopeOf(cls));
 
 /** Waits until the loop of each class's policy has ended, printing its progress. */
 async function loopsEnd(classes: readonly string[]): Promise<Map<string, GetStatusResponse>> {
@@ -168,7 +155,7 @@ async function main(): Promise<void> {
     );
     const address = `127.0.0.1:${ready.port as number}`;
     say(`planner listening on ${address}`);
-    client = new AdminServiceClient(address, credentials.createInsecure());
+    client = new AdminClient(address, TOKEN, 600_000);
     for (const [cls, threads] of [
       [CLASS_A, 1],
       [CLASS_B, 2],
@@ -199,15 +186,13 @@ async function main(): Promise<void> {
 
     for (const m of MODELS) {
       const bytes = readReferenceModel(referenceModel(m.ref));
-      const response = await call<UploadModelResponse>((meta, cb) => {
-        const stream = client.uploadModel(meta, cb);
-        const sha256 = createHash('sha256').update(bytes).digest('hex');
-        stream.write({ header: { name: m.name, datasetId: m.dataset, sha256, bytes: bytes.length } });
-        for (let at = 0; at < bytes.length; at += 1 << 20)
-          stream.write({ chunk: Buffer.from(bytes.subarray(at, at + (1 << 20))) });
-        stream.end();
-        return stream;
-      });
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const response = await client.uploadModel(
+        { name: m.name, datasetId: m.dataset, sha256, bytes: bytes.length },
+        (async function* () {
+          yield bytes;
+        })(),
+      );
       say(`uploaded ${m.name} (${formatBytes(bytes.length)}, ${response.version!.options} layer options)`);
     }
 
@@ -221,7 +206,7 @@ async function main(): Promise<void> {
     const original = await loopsEnd([CLASS_A, CLASS_B]);
     const base = (cls: string, model: string) =>
       original.get(cls)!.deployments.find((d) => d.model === model)!;
-    const versions = await call<ListModelVersionsResponse>((m, cb) => client.listModelVersions({}, m, cb));
+    const versions = await client.listModelVersions();
 
     // A memory bound under the per-session floor: reported infeasible, never attempted.
     const vgg = base(CLASS_B, 'vgg-style');

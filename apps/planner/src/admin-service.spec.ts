@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,11 +17,11 @@ import {
   type PolicyScope,
   type PreviewPlanResponse,
   type SetPolicyResponse,
-  type UploadModelResponse,
 } from '@blinknet/proto/v1/admin';
 import { DataType, encodeModel, ModelBuilder, valueInfo } from '@blinknet/onnx';
 import { readReferenceModel, referenceModel } from '@blinknet/zoo';
 import { Planner } from './planner';
+import { bearer, call as rawCall, upload as rawUpload } from './testing/admin';
 
 const TOKEN = 'admin-test-token';
 const SECRET = 'fleet-secret';
@@ -31,45 +30,13 @@ let planner: Planner;
 let client: AdminServiceClient;
 const agents: Agent[] = [];
 
-const auth = (token = TOKEN) => {
-  const m = new Metadata();
-  m.set('authorization', `Bearer ${token}`);
-  return m;
-};
-
-/** One admin call as a promise, with the admin token unless other metadata is given. */
-function call<Res>(
+const auth = (token = TOKEN) => bearer(token);
+const call = <Res>(
   invoke: (metadata: Metadata, callback: (error: ServiceError | null, response: Res) => void) => unknown,
   metadata = auth(),
-): Promise<Res> {
-  return new Promise((resolve, reject) =>
-    invoke(metadata, (error, response) => (error ? reject(error) : resolve(response))),
-  );
-}
-
-/** Streams a file as the admin API wants it: header, then chunks of at most 1 MiB. */
-function upload(
-  bytes: Uint8Array,
-  header: { name: string; datasetId?: string; sha256?: string; bytes?: number },
-  metadata = auth(),
-): Promise<UploadModelResponse> {
-  return new Promise((resolve, reject) => {
-    const stream = client.uploadModel(metadata, (error, response) =>
-      error ? reject(error) : resolve(response),
-    );
-    stream.write({
-      header: {
-        name: header.name,
-        datasetId: header.datasetId ?? '',
-        sha256: header.sha256 ?? createHash('sha256').update(bytes).digest('hex'),
-        bytes: header.bytes ?? bytes.length,
-      },
-    });
-    for (let at = 0; at < bytes.length; at += 1 << 20)
-      stream.write({ chunk: Buffer.from(bytes.subarray(at, at + (1 << 20))) });
-    stream.end();
-  });
-}
+) => rawCall(invoke, metadata);
+const upload = (bytes: Uint8Array, header: Parameters<typeof rawUpload>[2], metadata = auth()) =>
+  rawUpload(client, bytes, header, metadata);
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
   const until = Date.now() + timeoutMs;

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { Agent } from '@blinknet/agent';
 import {
@@ -11,10 +10,10 @@ import {
   type Policy,
   type PolicyScope,
   type SetPolicyResponse,
-  type UploadModelResponse,
 } from '@blinknet/proto/v1/admin';
 import { readReferenceModel, referenceModel } from '@blinknet/zoo';
 import { Planner } from './planner';
+import { bearer, call as rawCall, upload } from './testing/admin';
 
 const TOKEN = 'loop-test-token';
 const SECRET = 'fleet-secret';
@@ -23,15 +22,9 @@ let planner: Planner;
 let client: AdminServiceClient;
 let agent: Agent;
 
-function call<Res>(
+const call = <Res>(
   invoke: (metadata: Metadata, callback: (error: ServiceError | null, response: Res) => void) => unknown,
-): Promise<Res> {
-  const metadata = new Metadata();
-  metadata.set('authorization', `Bearer ${TOKEN}`);
-  return new Promise((resolve, reject) =>
-    invoke(metadata, (error, response) => (error ? reject(error) : resolve(response))),
-  );
-}
+) => rawCall(invoke, bearer(TOKEN));
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'blinknet-loop-'));
@@ -108,20 +101,7 @@ async function outcome(timeoutMs = 300_000): Promise<GetStatusResponse> {
 describe('the closed loop', () => {
   it('profiles, plans, deploys and verifies on the device with nobody deploying by hand', async () => {
     const bytes = readReferenceModel(referenceModel('lenet5-mnist'));
-    await call<UploadModelResponse>((m, cb) => {
-      const stream = client.uploadModel(m, cb);
-      stream.write({
-        header: {
-          name: 'lenet5',
-          datasetId: 'mnist',
-          sha256: createHash('sha256').update(bytes).digest('hex'),
-          bytes: bytes.length,
-        },
-      });
-      stream.write({ chunk: Buffer.from(bytes) });
-      stream.end();
-      return stream;
-    });
+    await upload(client, bytes, { name: 'lenet5', datasetId: 'mnist' }, bearer(TOKEN));
     // Half the file: the planner must approximate, and storage is exact, so round 1 can meet it.
     const bound = Math.round(0.5 * bytes.length);
     await setPolicy({ storageBytes: bound });

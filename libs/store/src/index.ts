@@ -15,7 +15,6 @@ export {
 } from './models';
 export {
   classMeasurements,
-  type ClassMeasurementRecord,
   DEPLOYMENT_STATES,
   type DeploymentState,
   EVENT_KINDS,

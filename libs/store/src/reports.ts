@@ -2,6 +2,7 @@ import { InvalidArgumentError, NotFoundError } from '@blinknet/core';
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { type OpenedDatabase, writerOf } from './database';
+import { type ClassMeasurement } from '@blinknet/planner-core';
 import { type PrismaClient } from './generated/prisma/client';
 
 /** The states of a deployment, in the order a successful one passes through them. */
@@ -256,43 +257,17 @@ function prepare(sql: Database.Database) {
   };
 }
 
-/** One stored figure of a device class, as the cost model reads it. */
-export type ClassMeasurementRecord =
-  | {
-      readonly kind: 'layer-latency';
-      readonly deviceId: string;
-      readonly layer: string;
-      readonly option: string;
-      readonly medianMs: number;
-      readonly at: number;
-    }
-  | {
-      readonly kind: 'model-latency';
-      readonly deviceId: string;
-      readonly medianMs: number;
-      readonly p95Ms: number;
-      readonly p99Ms: number;
-      readonly at: number;
-    }
-  | {
-      readonly kind: 'model-memory';
-      readonly deviceId: string;
-      readonly residentBytes: number;
-      readonly weightBytes: number;
-      readonly at: number;
-    };
-
 /** Every figure measured for a model version itself (not its artifacts) on a class's devices (`at`: unix ms). */
 export async function classMeasurements(
   prisma: PrismaClient,
   deviceClassId: string,
   modelVersionId: string,
-): Promise<ClassMeasurementRecord[]> {
+): Promise<ClassMeasurement[]> {
   const rows = await prisma.measurement.findMany({
     where: { deviceClassId, modelVersionId, artifactId: null },
     include: { layerOption: { select: { layer: true, option: true } } },
   });
-  return rows.map((m): ClassMeasurementRecord => {
+  return rows.map((m): ClassMeasurement => {
     const at = m.measuredAt.getTime();
     if (m.kind === 'layer-latency') {
       return {
