@@ -188,6 +188,14 @@ export function renderDevices(response: ListDevicesResponse, deviceClass: string
     String(d.pendingJobs),
     d.cpuCores > 0 ? `${d.cpuCores} x ${d.cpuModel || 'unknown'}` : d.cpuModel || NONE,
   ]);
+  // What each device serves, with the p95 it measured for it.
+  const serving = response.devices.flatMap((d) =>
+    d.models.map(
+      (m) =>
+        `  ${d.name || d.id}  ${m.model}: ${m.state}, p95 ${m.p95Ms > 0 ? formatMs(m.p95Ms) : NONE}, ` +
+        `memory ${m.memoryBytes > 0 ? formatBytes(m.memoryBytes) : NONE}, storage ${m.storageBytes > 0 ? formatBytes(m.storageBytes) : NONE}\n`,
+    ),
+  );
   return `${table(
     [
       { header: 'ID' },
@@ -201,7 +209,7 @@ export function renderDevices(response: ListDevicesResponse, deviceClass: string
       { header: 'CPU' },
     ],
     rows,
-  )}\n`;
+  )}\n${serving.length > 0 ? `\nserving (newest deployment per model, as measured on the device):\n${serving.join('')}` : ''}`;
 }
 
 export function renderClasses(response: ListDeviceClassesResponse): string {

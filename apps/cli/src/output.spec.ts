@@ -108,6 +108,10 @@ const DEVICES = ListDevicesResponse.fromPartial({
       lastSeenUnixMs: NOW - 12_000,
       measurements: 1_284,
       pendingJobs: 0,
+      models: [
+        { model: 'lenet5', state: 'active', p95Ms: 0.287, memoryBytes: 1_650_000, storageBytes: 194_400 },
+        { model: 'cifar10-quick', state: 'verifying', p95Ms: 0, memoryBytes: 0, storageBytes: 0 },
+      ],
     },
     {
       id: 'dev-0b41e8d6',

@@ -291,6 +291,13 @@ describe('AdminService', () => {
       // A device keeps what it verified: active with no violation, or a violation named.
       expect(d.violations.length === 0).toBe(d.state === 'active');
     }
+    // The device listing carries what each device serves, as it measured it.
+    const served = await call<ListDevicesResponse>((m, cb) =>
+      client.listDevices({ deviceClass: 'x86-1t' }, m, cb),
+    );
+    const figures = served.devices[0].models;
+    expect(figures.map((f) => f.model).sort()).toEqual(['cifar10-quick', 'lenet5']);
+    for (const f of figures) expect(f.p95Ms).toBeGreaterThan(0);
     // No earlier plan was active: nothing to roll back to.
     await expect(call((m, cb) => client.rollback({ scope }, m, cb))).rejects.toThrow(/FAILED_PRECONDITION/);
 

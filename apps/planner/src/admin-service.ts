@@ -313,20 +313,35 @@ export class AdminServiceImpl {
         })),
       })),
 
-      listDevices: unary(async (request: { deviceClass: string }) => ({
-        devices: (await listDevices(db.prisma, request.deviceClass || undefined)).map((d) => ({
-          id: d.id,
-          name: d.name,
-          deviceClass: d.deviceClass,
-          arch: String(d.facts.arch ?? ''),
-          cpuModel: String(d.facts.cpuModel ?? ''),
-          cpuCores: Number(d.facts.cpuCores ?? 0),
-          totalMemoryBytes: Number(d.facts.totalMemoryBytes ?? 0),
-          lastSeenUnixMs: d.lastSeenAt.getTime(),
-          measurements: d.measurements,
-          pendingJobs: d.pendingJobs,
-        })),
-      })),
+      listDevices: unary(async (request: { deviceClass: string }) => {
+        const served = await listDeployments(db.prisma, { latest: true });
+        return {
+          devices: (await listDevices(db.prisma, request.deviceClass || undefined)).map((d) => ({
+            id: d.id,
+            name: d.name,
+            deviceClass: d.deviceClass,
+            arch: String(d.facts.arch ?? ''),
+            cpuModel: String(d.facts.cpuModel ?? ''),
+            cpuCores: Number(d.facts.cpuCores ?? 0),
+            totalMemoryBytes: Number(d.facts.totalMemoryBytes ?? 0),
+            lastSeenUnixMs: d.lastSeenAt.getTime(),
+            measurements: d.measurements,
+            pendingJobs: d.pendingJobs,
+            models: served
+              .filter((s) => s.deviceId === d.id)
+              .map((s) => {
+                const figures = deploymentProto(s).measured!;
+                return {
+                  model: s.model,
+                  state: s.state,
+                  p95Ms: figures.latencyMs,
+                  memoryBytes: figures.memoryBytes,
+                  storageBytes: figures.storageBytes,
+                };
+              }),
+          })),
+        };
+      }),
 
       setPolicy: unary(async (request: { policy?: Policy }) => {
         const p = request.policy;
