@@ -40,6 +40,13 @@ describe('parseCommandLine: commands', () => {
       datasetId: 'fashion-mnist',
     });
     expect(command('models upload net.onnx --name lenet5')).toMatchObject({ datasetId: '' });
+    expect(command('models upload net.onnx --name tiny --inputs samples.f32')).toMatchObject({
+      datasetId: '',
+      inputs: 'samples.f32',
+    });
+    expect(refusal('models upload net.onnx --name a --inputs x.f32 --dataset mnist')).toMatch(
+      /--inputs: give --inputs or --dataset, not both/,
+    );
     expect(command('devices ls')).toEqual({ name: 'devices ls', deviceClass: '' });
     expect(command('devices ls --class rpi4')).toEqual({ name: 'devices ls', deviceClass: 'rpi4' });
     expect(command('classes ls')).toEqual({ name: 'classes ls' });

@@ -23,8 +23,10 @@ export type Command =
       readonly name: 'models upload';
       readonly file: string;
       readonly model: string;
-      /** Empty: the planner measures top-1 agreement with the original model on random inputs. */
+      /** Empty: the planner measures top-1 agreement with the original model on `inputs` or random inputs. */
       readonly datasetId: string;
+      /** A file of float32 samples of the model's input shape, for agreement; undefined: none. */
+      readonly inputs?: string;
     }
   | { readonly name: 'models ls' }
   | { readonly name: 'devices ls'; /** empty: every class */ readonly deviceClass: string }
@@ -172,7 +174,7 @@ interface CommandSpec {
 
 const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   'models upload': {
-    synopsis: '<file.onnx> --name NAME [--dataset mnist|fashion-mnist]',
+    synopsis: '<file.onnx> --name NAME [--dataset mnist|fashion-mnist | --inputs FILE]',
     summary: 'upload an ONNX model',
     description: `Streams the file to the planner, which checks its size and sha256, decodes it and loads it
 with onnxruntime before storing it. Uploading the same bytes again is harmless: the planner returns the
@@ -183,6 +185,10 @@ stored version. The accuracy model is then computed in the background: see 'blin
         value: 'D',
         help: `labelled data to measure accuracy on: ${DATASETS.join(' | ')}\n(default: agreement with the original model's top-1 on random inputs)`,
       },
+      inputs: {
+        value: 'FILE',
+        help: "without --dataset: float32 little-endian samples of the model's input shape\n(agreement with the original; half calibrates, half is held out)",
+      },
     },
     positionals: 1,
     build: (input) => {
@@ -192,7 +198,11 @@ stored version. The accuracy model is then computed in the background: see 'blin
       if (datasetId !== '' && !(DATASETS as readonly string[]).includes(datasetId)) {
         input.fail('--dataset', `must be one of ${DATASETS.join(', ')}, got '${datasetId}'`);
       }
-      return { name: 'models upload', file, model: input.required('name'), datasetId };
+      const inputs = input.string('inputs');
+      if (inputs !== undefined && datasetId !== '')
+        input.fail('--inputs', 'give --inputs or --dataset, not both');
+      if (inputs !== undefined && inputs.trim() === '') input.fail('--inputs', 'must not be empty');
+      return { name: 'models upload', file, model: input.required('name'), datasetId, inputs };
     },
   },
   'models ls': {

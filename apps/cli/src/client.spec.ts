@@ -20,7 +20,7 @@ import { PlannerCallError } from './errors';
 // made to show on demand: how an upload is cut into messages, and what happens when it stops early.
 
 const TOKEN = 'admin-token';
-const HEADER = { name: 'big', datasetId: '', sha256: 'ab'.repeat(32), bytes: 0 };
+const HEADER = { name: 'big', datasetId: '', sha256: 'ab'.repeat(32), bytes: 0, inputsBytes: 0 };
 
 interface Received {
   authorization?: string;

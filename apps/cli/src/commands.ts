@@ -144,11 +144,18 @@ async function uploadFile(
   io: CommandIO,
 ): Promise<UploadModelResponse> {
   const { sha256, bytes } = await digestFile(command.file);
-  const progress = io.stderrIsTTY ? new ProgressLine(io.stderr, basename(command.file), bytes) : undefined;
+  const inputsBytes = command.inputs === undefined ? 0 : (await digestFile(command.inputs, '--inputs')).bytes;
+  const files = [command.file, ...(command.inputs === undefined ? [] : [command.inputs])];
+  const progress = io.stderrIsTTY
+    ? new ProgressLine(io.stderr, basename(command.file), bytes + inputsBytes)
+    : undefined;
   try {
     return await admin.uploadModel(
-      { name: command.model, datasetId: command.datasetId, sha256, bytes },
-      createReadStream(command.file, { highWaterMark: UPLOAD_CHUNK_BYTES }),
+      { name: command.model, datasetId: command.datasetId, sha256, bytes, inputsBytes },
+      // The file, then the supplied inputs, as one stream.
+      (async function* () {
+        for (const file of files) yield* createReadStream(file, { highWaterMark: UPLOAD_CHUNK_BYTES });
+      })(),
       (sent) => progress?.update(sent),
     );
   } finally {
@@ -157,9 +164,9 @@ async function uploadFile(
 }
 
 /** @throws UsageError when the file cannot be read or is empty, before anything is sent */
-async function digestFile(file: string): Promise<{ sha256: string; bytes: number }> {
+async function digestFile(file: string, what = '<file.onnx>'): Promise<{ sha256: string; bytes: number }> {
   const fail = (message: string): never => {
-    throw new UsageError('<file.onnx>', message, 'models upload');
+    throw new UsageError(what, message, 'models upload');
   };
   try {
     if (!(await stat(file)).isFile()) fail(`'${file}' is not a file`);

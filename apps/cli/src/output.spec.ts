@@ -581,7 +581,13 @@ function receiving(response: UploadModelResponse): AdminApi['uploadModel'] {
       bytes += chunk.length;
       onSent?.(bytes);
     }
-    expect(header).toEqual({ name: 'lenet5', datasetId: 'mnist', sha256: LENET.sha256, bytes: LENET.bytes });
+    expect(header).toEqual({
+      name: 'lenet5',
+      datasetId: 'mnist',
+      sha256: LENET.sha256,
+      bytes: LENET.bytes,
+      inputsBytes: 0,
+    });
     expect(bytes).toBe(LENET.bytes);
     return response;
   };

@@ -5,10 +5,10 @@
  * plan's loss as the sum of its options' losses: pessimistic twice over). With a labelled data set:
  * calibration = the first half of its test split (capped), held-out = the second half, and the
  * data-aware options fit on train images; without one, top-1 agreement with the original model on
- * seeded random inputs. Work resumes where it stopped after a restart: only options without a
+ * the inputs supplied with the upload (halved the same way), else on seeded random inputs. Work resumes where it stopped after a restart: only options without a
  * stored accuracy are evaluated.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Logger } from 'pino';
 import { toError } from '@blinknet/core';
@@ -24,7 +24,7 @@ import {
   setOptionAccuracy,
 } from '@blinknet/store';
 import { argmaxRows, type DatasetName, loadDataset, toInputBatch } from '@blinknet/zoo';
-import { datasetLayout } from './catalog';
+import { datasetLayout, inputsPath } from './catalog';
 
 export interface AccuracySettings {
   /** Most images of the calibration split. @default 1000 */
@@ -98,8 +98,11 @@ export async function evaluationData(
   version: ModelVersionRecord,
   model: Uint8Array,
   settings: Required<AccuracySettings>,
+  dataDir: string,
 ): Promise<{ calibration: EvalSet; heldOut: EvalSet; activations: FloatTensor }> {
   const dims = version.inputDims;
+  const per = dims.slice(1).reduce((a, b) => a * b, 1);
+  const supplied = join(dataDir, inputsPath(version.storagePath));
   if (version.datasetId) {
     const dataset = version.datasetId as DatasetName;
     const layout = datasetLayout(dataset, dims);
@@ -122,10 +125,9 @@ export async function evaluationData(
       activations: { data: toInputBatch(train, 0, fit, layout), dims: [fit, layout.channels, side, side] },
     };
   }
-  // No labels: the original model's own predictions on random inputs are the labels.
-  const inputs = (count: number, seed: number) => randomInputs(dims, count, seed);
-  const labelled = async (count: number, seed: number): Promise<EvalSet> => {
-    const all = inputs(count, seed);
+  // No labels: the original model's own predictions on the supplied (or seeded random) inputs are.
+  const labelled = async (all: FloatTensor): Promise<EvalSet> => {
+    const count = all.dims[0];
     const session = await ModelSession.create(model);
     let labels: Uint8Array;
     try {
@@ -134,7 +136,6 @@ export async function evaluationData(
     } finally {
       await session.dispose();
     }
-    const per = all.data.length / count;
     return {
       count,
       labels,
@@ -144,10 +145,25 @@ export async function evaluationData(
       }),
     };
   };
+  if (existsSync(supplied)) {
+    const file = readFileSync(supplied);
+    const data = new Float32Array(file.buffer, file.byteOffset, file.length / 4);
+    const count = data.length / per;
+    const half = Math.floor(count / 2);
+    const part = (from: number, n: number): FloatTensor => ({
+      data: data.slice(from * per, (from + n) * per),
+      dims: [n, ...dims.slice(1)],
+    });
+    return {
+      calibration: await labelled(part(0, Math.min(half, settings.calibrationImages))),
+      heldOut: await labelled(part(half, count - half)),
+      activations: part(0, Math.min(half, settings.activationImages)),
+    };
+  }
   return {
-    calibration: await labelled(settings.agreementInputs, 1),
-    heldOut: await labelled(settings.agreementInputs, 2),
-    activations: inputs(settings.activationImages, 3),
+    calibration: await labelled(randomInputs(dims, settings.agreementInputs, 1)),
+    heldOut: await labelled(randomInputs(dims, settings.agreementInputs, 2)),
+    activations: randomInputs(dims, settings.activationImages, 3),
   };
 }
 
@@ -211,7 +227,12 @@ export class AccuracyWorker {
   private async compute(version: ModelVersionRecord, log: Logger): Promise<void> {
     const bytes = readFileSync(join(this.dataDir, version.storagePath));
     const model = decodeModel(bytes, version.model);
-    const { calibration, heldOut, activations } = await evaluationData(version, bytes, this.settings);
+    const { calibration, heldOut, activations } = await evaluationData(
+      version,
+      bytes,
+      this.settings,
+      this.dataDir,
+    );
     const started = performance.now();
     const original = await top1(bytes, calibration, version.inputName);
     const baseline = original.accuracy;

@@ -177,6 +177,42 @@ describe('AdminService', () => {
     ).toHaveLength(2);
   }, 60_000);
 
+  it('computes the accuracy model as agreement on inputs supplied with the upload', async () => {
+    const b = new ModelBuilder({ name: 'tiny', seed: 5 });
+    const h = b.relu(b.conv(b.input('x', [1, 1, 8, 8]), { name: 'c', outChannels: 8, kernel: 3 }), 'r');
+    b.output(b.gemm(b.flatten(h, 'f'), 'fc', 10));
+    const bytes = encodeModel(b.build());
+    let seed = 7;
+    const sample = () =>
+      Float32Array.from({ length: 64 }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1);
+    const samples = (n: number) =>
+      new Uint8Array(Float32Array.from(Array.from({ length: n }, sample).flatMap((x) => [...x])).buffer);
+    await expect(upload(bytes, { name: 'tiny', inputs: samples(3) })).rejects.toThrow(
+      /at least 4 whole float32 samples/,
+    );
+    await expect(upload(bytes, { name: 'tiny', inputs: samples(8).subarray(0, 1000) })).rejects.toThrow(
+      /inputs_bytes: 1000 bytes are not/,
+    );
+    await expect(upload(bytes, { name: 'tiny', datasetId: 'mnist', inputs: samples(8) })).rejects.toThrow(
+      /supply inputs or name a data set, not both|does not take mnist images/,
+    );
+    await upload(bytes, { name: 'tiny', inputs: samples(40) });
+    await waitFor(
+      async () =>
+        (await call<ListModelVersionsResponse>((m, cb) => client.listModelVersions({}, m, cb))).versions[0]
+          .accuracyState === 'ready',
+      60_000,
+    );
+    const [version] = (await call<ListModelVersionsResponse>((m, cb) => client.listModelVersions({}, m, cb)))
+      .versions;
+    // The labels are the original's own classes: it agrees with itself on both halves of the inputs.
+    expect(version).toMatchObject({
+      calibrationAccuracy: 1,
+      heldOutAccuracy: 1,
+      optionsEvaluated: version.options,
+    });
+  }, 120_000);
+
   it('refuses bad policies naming the field, and unknown classes and models', async () => {
     await upload(lenet(), { name: 'lenet5', datasetId: 'mnist' });
     await expect(

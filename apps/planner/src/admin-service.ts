@@ -270,15 +270,15 @@ export class AdminServiceImpl {
           if (failed) return;
           if (message.header) {
             if (header) return fail('the header came twice');
-            if (message.header.bytes > MAX_UPLOAD_BYTES) {
+            if (message.header.bytes + message.header.inputsBytes > MAX_UPLOAD_BYTES) {
               return fail(`an upload may hold at most ${MAX_UPLOAD_BYTES} bytes`);
             }
             header = message.header;
           } else if (message.chunk) {
             if (!header) return fail('the first message must be the header');
             received += message.chunk.length;
-            if (received > header.bytes)
-              return fail(`more bytes than the header announced (${header.bytes})`);
+            const announced = header.bytes + header.inputsBytes;
+            if (received > announced) return fail(`more bytes than the header announced (${announced})`);
             chunks.push(Buffer.from(message.chunk));
           }
         });

@@ -26,6 +26,16 @@ export interface UploadHeader {
   readonly datasetId: string;
   readonly sha256: string;
   readonly bytes: number;
+  /** Supplied float32 inputs streamed after the file (0: none). */
+  readonly inputsBytes: number;
+}
+
+/** Fewest supplied inputs: half calibrate, half are held out. */
+export const MIN_SUPPLIED_INPUTS = 4;
+
+/** Where a version's supplied inputs are kept, beside its file (relative to the data dir). */
+export function inputsPath(storagePath: string): string {
+  return storagePath.replace(/\.onnx$/, '.inputs.f32');
 }
 
 /** The model's first graph input that is not a constant: its name and dims at batch 1. */
@@ -53,25 +63,41 @@ export function datasetLayout(dataset: DatasetName, dims: readonly number[]): In
   return { channels, pad };
 }
 
+/** Supplied inputs: whole float32 samples of the input's shape, enough of them, and no data set too. */
+function checkInputs(bytes: number, dims: readonly number[], dataset: string | undefined): void {
+  if (dataset) throw new InvalidArgumentError('inputs_bytes', 'supply inputs or name a data set, not both');
+  const sample = 4 * dims.slice(1).reduce((a, b) => a * b, 1);
+  if (bytes % sample !== 0 || bytes / sample < MIN_SUPPLIED_INPUTS) {
+    throw new InvalidArgumentError(
+      'inputs_bytes',
+      `${bytes} bytes are not at least ${MIN_SUPPLIED_INPUTS} whole float32 samples of [${dims.slice(1).join(', ')}] (${sample} bytes each)`,
+    );
+  }
+}
+
 /**
  * Checks an uploaded file completely before anything is stored — size and sha256 as announced, a
- * decodable ONNX model that onnxruntime loads, a known data set that fits its input — then keeps
- * the file under the data dir and stores the version with its ladder (idempotent by sha256).
+ * decodable ONNX model that onnxruntime loads, a known data set that fits its input or whole supplied
+ * input samples — then keeps the file (and the inputs) under the data dir and stores the version with
+ * its ladder (idempotent by sha256).
  * @throws InvalidArgumentError naming what is wrong; nothing is written then
  */
 export async function storeUpload(
   db: OpenedDatabase,
   dataDir: string,
   header: UploadHeader,
-  bytes: Buffer,
+  received: Buffer,
 ): Promise<{ readonly created: boolean; readonly sha256: string }> {
   if (!header.name.trim()) throw new InvalidArgumentError('name', 'is empty');
-  if (bytes.length !== header.bytes) {
+  const announced = header.bytes + header.inputsBytes;
+  if (received.length !== announced) {
     throw new InvalidArgumentError(
       'upload',
-      `truncated or oversized: received ${bytes.length} bytes, the header announced ${header.bytes}`,
+      `truncated or oversized: received ${received.length} bytes, the header announced ${announced}`,
     );
   }
+  const bytes = received.subarray(0, header.bytes);
+  const inputs = received.subarray(header.bytes);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== header.sha256.toLowerCase()) {
     throw new InvalidArgumentError('sha256', `the bytes hash to ${sha256}, the header says ${header.sha256}`);
@@ -91,6 +117,7 @@ export async function storeUpload(
     model = decodeModel(bytes, header.name);
     input = modelInput(model);
     if (dataset) datasetLayout(dataset as DatasetName, input.dims);
+    if (inputs.length > 0) checkInputs(inputs.length, input.dims, dataset);
     ladder = optionLadder(model);
     peak = activationPeakBytes(model);
     const session = await ModelSession.create(bytes);
@@ -114,6 +141,7 @@ export async function storeUpload(
   const storagePath = join('models', `${sha256}.onnx`);
   mkdirSync(join(dataDir, 'models'), { recursive: true });
   writeFileAtomic(join(dataDir, storagePath), bytes, 0o600);
+  if (inputs.length > 0) writeFileAtomic(join(dataDir, inputsPath(storagePath)), inputs, 0o600);
   const saved = await saveModelVersion(db.prisma, {
     name: header.name.trim(),
     sha256,

@@ -141,7 +141,7 @@ export class Deployer {
     let w = workspaces.get(version.model);
     if (!w) {
       const bytes = readFileSync(join(this.dataDir, version.storagePath));
-      const data = await evaluationData(version, bytes, this.settings);
+      const data = await evaluationData(version, bytes, this.settings, this.dataDir);
       const engine = new OrtMatrixEngine();
       w = {
         version,

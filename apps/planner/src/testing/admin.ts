@@ -21,11 +21,14 @@ export function call<Res>(
   );
 }
 
-/** Streams a file as the admin API wants it: header (sha256 and size of `bytes` unless given), then 1 MiB chunks. */
+/**
+ * Streams a file as the admin API wants it: header (sha256 and size of `bytes` unless given), then 1 MiB
+ * chunks of the file followed by the supplied inputs, if any.
+ */
 export function upload(
   client: AdminServiceClient,
   bytes: Uint8Array,
-  header: { name: string; datasetId?: string; sha256?: string; bytes?: number },
+  header: { name: string; datasetId?: string; sha256?: string; bytes?: number; inputs?: Uint8Array },
   metadata: Metadata,
 ): Promise<UploadModelResponse> {
   return new Promise((resolve, reject) => {
@@ -38,10 +41,12 @@ export function upload(
         datasetId: header.datasetId ?? '',
         sha256: header.sha256 ?? createHash('sha256').update(bytes).digest('hex'),
         bytes: header.bytes ?? bytes.length,
+        inputsBytes: header.inputs?.length ?? 0,
       },
     });
-    for (let at = 0; at < bytes.length; at += 1 << 20) {
-      stream.write({ chunk: Buffer.from(bytes.subarray(at, at + (1 << 20))) });
+    const all = Buffer.concat([bytes, header.inputs ?? new Uint8Array()]);
+    for (let at = 0; at < all.length; at += 1 << 20) {
+      stream.write({ chunk: all.subarray(at, at + (1 << 20)) });
     }
     stream.end();
   });
