@@ -188,7 +188,7 @@ async function main(): Promise<void> {
       const bytes = readReferenceModel(referenceModel(m.ref));
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const response = await client.uploadModel(
-        { name: m.name, datasetId: m.dataset, sha256, bytes: bytes.length },
+        { name: m.name, datasetId: m.dataset, sha256, bytes: bytes.length, inputsBytes: 0 },
         (async function* () {
           yield bytes;
         })(),
