@@ -268,25 +268,36 @@ describe('local runtime', () => {
     // (the log-midpoint of batch 1 and batch 128: about 10x either way, a margin that survives a loaded
     // machine)...
     const heavy = { data: new Float32Array(128 * one.data.length).fill(0.1), dims: [128, 16, 32, 32] };
-    const bound = Math.sqrt((await median(one, 31)) * (await median(heavy, 11)));
-    await a.deploy('d1', {
-      deploymentId: 'd1',
-      model: 'net',
-      ladder,
-      bounds: { latencyMs: bound, latencyPercentile: 95, memoryBytes: 0, storageBytes: 0 },
-    });
+    const outcome = (id: string) =>
+      p.events().find((e) => e.deploymentId === id && ['active', 'rolled-back', 'failed'].includes(e.detail));
+    let bound = 0;
+    // A load spike on a shared CI machine can still push the 200 verification runs past it: measure
+    // again and redeploy (what this test is about is the step-down that follows).
+    for (let attempt = 1; ; attempt++) {
+      bound = Math.sqrt((await median(one, 31)) * (await median(heavy, 11)));
+      const id = `d${attempt}`;
+      await a.deploy(id, {
+        deploymentId: id,
+        model: 'net',
+        ladder,
+        bounds: { latencyMs: bound, latencyPercentile: 95, memoryBytes: 0, storageBytes: 0 },
+      });
+      await waitFor(() => outcome(id) !== undefined);
+      if (outcome(id)!.detail === 'active') break;
+      if (attempt === 3) throw new Error(`verification failed 3 times: ${JSON.stringify(p.events())}`);
+    }
     expect(a.runtime.current('net').step).toBe(0);
-    const outcome = () =>
-      p
-        .events()
-        .find((e) => e.deploymentId === 'd1' && ['active', 'rolled-back', 'failed'].includes(e.detail));
-    await waitFor(() => outcome() !== undefined);
-    expect(outcome()!.detail).toBe('active');
+    const verificationViolations = p
+      .events()
+      .filter((e) => e.kind === EventKind.EVENT_KIND_BOUND_VIOLATED).length;
     // ...then load: batches of 128 take longer than the bound on the plan.
     for (let i = 0; i < 200 && a.runtime.current('net').step === 0; i++) await a.runtime.infer('net', heavy);
     await waitFor(() => a.runtime.current('net').step === 1, 10_000);
     await waitFor(() => p.events().some((e) => e.kind === EventKind.EVENT_KIND_LADDER_STEP_DOWN));
-    const violation = p.events().find((e) => e.kind === EventKind.EVENT_KIND_BOUND_VIOLATED)!;
+    const violation = p
+      .events()
+      .filter((e) => e.kind === EventKind.EVENT_KIND_BOUND_VIOLATED)
+      .slice(verificationViolations)[0];
     expect(violation.model).toBe('net');
     expect(violation.observed).toBeGreaterThan(bound);
     expect(violation.artifactSha256).toBe(ladder[0].sha256);
