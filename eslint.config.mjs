@@ -63,6 +63,7 @@ export default tseslint.config(
             },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['*'] },
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['*'] },
+            { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['*'] },
           ],
         },
       ],

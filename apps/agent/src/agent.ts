@@ -36,8 +36,15 @@ import { Spool } from './spool';
 /** How often the resident memory of the served models is checked against their bounds. */
 const MEMORY_CHECK_MS = 5_000;
 
-/** Runs on which a deployment's latency bound is verified on the device. */
+/** Runs on which a deployment's latency bound is verified on the device, at least. */
 export const VERIFY_RUNS = 200;
+/**
+ * ...and for at least this long: 200 runs of a sub-millisecond model take a fraction of a
+ * scheduler hiccup, which alone would then decide the p95.
+ */
+const VERIFY_MIN_MS = 2_000;
+/** Windows timed when the first one misses the latency bound (odd: the median one judges). */
+const VERIFY_WINDOWS = 3;
 /** Untimed running before the verification is timed. */
 const VERIFY_WARMUP_MS = 500;
 
@@ -369,11 +376,24 @@ export class Agent {
       const input = { data: Float32Array.from({ length: count }, (_, i) => Math.sin(i)), dims };
       // Half a second of warm-up first: right after a session is built, background GC and compiler
       // threads slow the first runs several-fold on a small machine (see the profiler).
-      latency = await measureLatency(
-        session,
-        { [session.inputNames[0]]: input },
-        { timedRuns: VERIFY_RUNS, minWarmupMs: VERIFY_WARMUP_MS },
-      );
+      const feeds = { [session.inputNames[0]]: input };
+      const timing = {
+        timedRuns: VERIFY_RUNS,
+        minTimedMs: VERIFY_MIN_MS,
+        maxTimedRuns: 100_000,
+        minWarmupMs: VERIFY_WARMUP_MS,
+      };
+      const windows = [await measureLatency(session, feeds, timing)];
+      // A violation must persist: a window that misses the bound is timed twice more, and the
+      // median window judges (a burst of other work on a small device is not the model's p95).
+      const bound = job.bounds?.latencyMs;
+      if (bound && windows[0].stats.p95Ms > bound) {
+        for (let i = 1; i < VERIFY_WINDOWS; i++) {
+          windows.push(await measureLatency(session, feeds, { ...timing, minWarmupMs: 0 }));
+        }
+        windows.sort((x, y) => x.stats.p95Ms - y.stats.p95Ms);
+      }
+      latency = windows[windows.length >> 1];
     } finally {
       await session.dispose();
     }

@@ -32,8 +32,8 @@ import { type AccuracyWorker } from './accuracy';
 import { type AgentServiceImpl } from './agent-service';
 import { bearerToken, tokenMatches } from './auth';
 import { storeUpload } from './catalog';
-import { type Deployer, type PredictedFigures } from './deploy';
-import { originalFigures, planPolicy } from './planning';
+import { type Deployer } from './deploy';
+import { originalFigures, planPolicy, type PredictedFigures } from './planning';
 import { loopState } from './loop';
 import { queueProfiling } from './profiling';
 

@@ -10,7 +10,7 @@ import { type Logger } from 'pino';
 import { PreconditionError } from '@blinknet/core';
 import { applyPlan } from '@blinknet/approx';
 import { decodeModel, encodeModel, type ModelProto, writeFileAtomic } from '@blinknet/onnx';
-import { type FeasiblePlan, type Figures, ladder } from '@blinknet/planner-core';
+import { type FeasiblePlan, ladder } from '@blinknet/planner-core';
 import { WatchJobsResponse } from '@blinknet/proto/v1/agent';
 import { CalibrationRunner, OrtMatrixEngine } from '@blinknet/runtime';
 import {
@@ -30,7 +30,15 @@ import {
 } from '@blinknet/store';
 import { type AccuracySettings, evaluationData, flipRate, top1, withDefaults } from './accuracy';
 import { type AgentServiceImpl } from './agent-service';
-import { type Corrections, type ModelCorrection, planPolicy, type PlanResult } from './planning';
+import {
+  type Corrections,
+  type ModelCorrection,
+  planPolicy,
+  type PlanOptions,
+  type PlanResult,
+  type PredictedFigures,
+} from './planning';
+import { rawFigures } from './calibration';
 import { devicesInScope } from './profiling';
 
 /** Latency factors of the ladder's tighter rungs, for on-device step-down. */
@@ -38,14 +46,6 @@ export const LADDER_FACTORS = [0.85, 0.7];
 
 interface BuiltRung extends LadderArtifact {
   readonly storagePath: string;
-}
-
-/** A plan's figures as predicted, stored with it (accuracy 0..1, loss in points). */
-export interface PredictedFigures {
-  readonly models: Readonly<Record<string, Figures & { readonly accuracy: number }>>;
-  readonly totals: Figures;
-  /** What earlier rounds measured, folded into these predictions. */
-  readonly corrections: Corrections;
 }
 
 /** No plan meets the policy's bounds on the class's (corrected) cost model. */
@@ -103,17 +103,17 @@ export class Deployer {
    */
   async deploy(
     scope: PolicyScope,
-    loop: { readonly round?: number; readonly corrections?: Corrections } = {},
+    loop: { readonly round?: number; readonly corrections?: Corrections } & PlanOptions = {},
   ): Promise<{ planId: string; result: PlanResult; deploymentIds: string[] }> {
     const workspaces = new Map<string, Workspace>();
     try {
       let corrections = loop.corrections ?? {};
-      let result = await this.solve(scope, corrections);
+      let result = await this.solve(scope, corrections, loop);
       for (let attempt = 1; attempt < ACCURACY_ATTEMPTS; attempt++) {
         const next = await this.checkAccuracy(result, corrections, workspaces);
         if (!next) break;
         corrections = next;
-        result = await this.solve(scope, corrections);
+        result = await this.solve(scope, corrections, loop);
       }
       return await this.roll(result, corrections, loop.round ?? 1, workspaces);
     } finally {
@@ -121,8 +121,12 @@ export class Deployer {
     }
   }
 
-  private async solve(scope: PolicyScope, corrections: Corrections): Promise<PlanResult> {
-    const result = await planPolicy(this.db, scope, corrections);
+  private async solve(
+    scope: PolicyScope,
+    corrections: Corrections,
+    options: PlanOptions,
+  ): Promise<PlanResult> {
+    const result = await planPolicy(this.db, scope, corrections, options);
     const { solution } = result;
     if (!solution.feasible || result.belowFloor.length > 0) {
       const unreachable = solution.feasible
@@ -187,7 +191,7 @@ export class Deployer {
       );
       if (measured <= predicted + ACCURACY_TOLERANCE) continue;
       const ratio = measured / Math.max(predicted, ACCURACY_TOLERANCE);
-      const before = next[version.model] ?? { latencyMs: 0, memoryBytes: 0 };
+      const before: ModelCorrection = next[version.model] ?? {};
       const lossScale = { ...before.lossScale };
       for (const [layer, option] of chosen)
         lossScale[`${layer} ${option}`] = (lossScale[`${layer} ${option}`] ?? 1) * ratio;
@@ -251,6 +255,7 @@ export class Deployer {
           {
             ...plan.perModel[m.version.model],
             accuracy: m.accuracy - plan.perModel[m.version.model].loss / 100,
+            costModel: rawFigures(m.costModel, plan.choices[m.version.model] ?? {}),
           },
         ]),
       ),

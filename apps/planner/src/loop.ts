@@ -3,10 +3,9 @@
  * 1. until its class has figures for every model (profiling is queued) and the accuracy models are
  *    ready, wait;
  * 2. solve, build and deploy (round 1) — or record that no plan meets the bounds;
- * 3. when every deployment of the round has an outcome: all active -> converged; otherwise correct
- *    the class's cost model for that policy with what the devices measured against what was
- *    predicted (the latency and memory each model measured beyond its prediction, latency with 5%
- *    headroom) and deploy round k+1 — or record that no plan meets the bounds now — up to
+ * 3. when every deployment of the round has an outcome: all active -> converged; otherwise
+ *    re-solve on the class's cost model calibrated with what the devices measured (planning's
+ *    Calibration), planning for 5% less latency than the round before, and deploy round k+1 — or record that no plan meets the bounds now — up to
  *    `maxRounds`; past it the policy ends `failed` with the measured figures. Meanwhile each device
  *    keeps (or rolled back to) its last release that met its bounds.
  * A changed policy starts again at round 1. State lives in the database only: a restarted planner
@@ -24,8 +23,8 @@ import {
   savePlan,
 } from '@blinknet/store';
 import { type AgentServiceImpl } from './agent-service';
-import { type Deployer, InfeasiblePlanError, type PredictedFigures } from './deploy';
-import { type Corrections, type ModelCorrection } from './planning';
+import { type Deployer, InfeasiblePlanError } from './deploy';
+import { type Corrections, type PredictedFigures } from './planning';
 import { queueProfiling } from './profiling';
 
 export interface LoopSettings {
@@ -35,8 +34,8 @@ export interface LoopSettings {
   readonly intervalMs?: number;
 }
 
-/** Headroom added to a measured latency correction, so that the next round is not on the edge again. */
-const LATENCY_HEADROOM = 1.05;
+/** Each round after the first plans for this fraction of the previous round's latency bounds. */
+const LATENCY_HEADROOM = 0.95;
 const TERMINAL = new Set(['active', 'failed', 'rolled-back']);
 
 export type LoopOutcome = 'converged' | 'failed' | 'infeasible';
@@ -105,32 +104,22 @@ export class ClosedLoop {
       await this.finish(latest.id, 'failed', { devices: figures });
       return;
     }
-    // Fold what the devices measured into the predictions and try again.
-    const corrections: Record<string, ModelCorrection> = { ...predicted.corrections };
-    for (const model of new Set(deployments.map((d) => d.model))) {
-      const own = deployments.filter((d) => d.model === model);
-      const expected = predicted.models[model];
-      const latency = Math.max(
-        0,
-        ...own.map((d) => (d.measured.p95Ms ?? 0) * LATENCY_HEADROOM - expected.latencyMs),
-      );
-      const memory = Math.max(0, ...own.map((d) => (d.measured.residentBytes ?? 0) - expected.memoryBytes));
-      const before = corrections[model] ?? { latencyMs: 0, memoryBytes: 0 };
-      corrections[model] = {
-        ...before,
-        latencyMs: before.latencyMs + latency,
-        memoryBytes: before.memoryBytes + memory,
-      };
-    }
+    // The next round's predictions start from what the devices measured (see planning's
+    // Calibration), and it plans with more headroom on latency.
     await recordPlanMeasured(this.db.prisma, latest.id, { devices: figures });
-    await this.deployRound(policy, latest.round + 1, corrections);
+    await this.deployRound(policy, latest.round + 1, predicted.corrections);
   }
 
   private async deployRound(policy: PolicyRecord, round: number, corrections: Corrections): Promise<void> {
     const log = this.log.child({ policy: policy.id, round });
     try {
-      const { planId, deploymentIds } = await this.deployer.deploy(policy.scope, { round, corrections });
-      log.info({ planId, deployments: deploymentIds.length, corrections }, 'closed loop: round deployed');
+      const latencyHeadroom = LATENCY_HEADROOM ** (round - 1);
+      const { planId, deploymentIds } = await this.deployer.deploy(policy.scope, {
+        round,
+        corrections,
+        latencyHeadroom,
+      });
+      log.info({ planId, deployments: deploymentIds.length, latencyHeadroom }, 'closed loop: round deployed');
     } catch (error) {
       if (error instanceof InfeasiblePlanError) {
         // Recorded as a plan with no artifacts, so that the loop waits for the policy to change.

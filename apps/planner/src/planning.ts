@@ -16,33 +16,43 @@ import {
   classMeasurements,
   getPolicy,
   latestModelVersion,
+  listDeployments,
   type ModelVersionRecord,
+  newestMeasuredPlans,
   type OpenedDatabase,
   type PolicyRecord,
   type PolicyScope,
 } from '@blinknet/store';
+import { calibrate, type Calibration, calibrationFrom, type RawFigures, UNCALIBRATED } from './calibration';
 
 /**
- * What was measured against what a plan predicted, per model: latency + `latencyMs` and memory +
- * `memoryBytes` on the class's devices, option losses x `lossScale` on the calibration split. The
- * closed loop composes them round after round. Latency is corrected by adding, not scaling: what a
- * plan misses by on a small device is mostly per-run overhead and contention that no approximation
- * removes, and scaling it into every option would send the loop after ever more aggressive plans.
+ * What the planner measured against a plan's prediction on the calibration split, per model:
+ * "layer option" -> factor on the option's predicted loss, from plans that lost more than predicted.
  */
 export interface ModelCorrection {
-  /** Latency the class's devices measured beyond the prediction: per-run costs no option removes. */
-  readonly latencyMs: number;
-  readonly memoryBytes: number;
-  /** "layer option" -> factor on the option's predicted loss, from plans that measured worse. */
   readonly lossScale?: Readonly<Record<string, number>>;
 }
 export type Corrections = Readonly<Record<string, ModelCorrection>>;
+
+/** A plan's figures as predicted, stored with it (accuracy 0..1, loss in points). */
+export interface PredictedFigures {
+  readonly models: Readonly<
+    Record<string, Figures & { readonly accuracy: number; readonly costModel?: RawFigures }>
+  >;
+  readonly totals: Figures;
+  /** What the accuracy checks measured, folded into these predictions. */
+  readonly corrections: Corrections;
+}
 
 export interface PlannedModel {
   readonly version: ModelVersionRecord;
   readonly problem: ModelProblem;
   /** The original model's accuracy on the calibration split (0..1). */
   readonly accuracy: number;
+  /** The class's cost model of the version, before calibration and corrections. */
+  readonly costModel: ModelProblem;
+  /** Folded into `problem`. */
+  readonly calibration: Calibration;
 }
 
 export interface PlanResult {
@@ -69,22 +79,53 @@ function readyAccuracy(version: ModelVersionRecord): number {
   return version.calibrationAccuracy;
 }
 
-/** The model's problem with what its devices measured folded in. */
-function corrected(problem: ModelProblem, correction: Corrections[string] | undefined): ModelProblem {
-  if (!correction) return problem;
+/** Measured plans a calibration averages over: one p95 on a small device is noisy. */
+const CALIBRATION_PLANS = 3;
+
+/**
+ * The calibration of a version's cost model on a class: the mean over the newest plans a device of
+ * the class verified, each against the worst of its devices.
+ */
+async function calibrationOf(
+  db: OpenedDatabase,
+  deviceClassId: string,
+  version: ModelVersionRecord,
+): Promise<Calibration> {
+  const plans = await newestMeasuredPlans(db.prisma, deviceClassId, version.id, CALIBRATION_PLANS);
+  const each: Calibration[] = [];
+  for (const planId of plans) {
+    const measured = (await listDeployments(db.prisma, { planId })).filter(
+      (d) => d.model === version.model && d.measured.p95Ms !== undefined,
+    );
+    const raw = (measured[0]?.plan.predicted as PredictedFigures | undefined)?.models[version.model]
+      ?.costModel;
+    if (!raw) continue;
+    const memory = measured.flatMap((d) => d.measured.residentBytes ?? []);
+    each.push(
+      calibrationFrom(raw, {
+        latencyMs: Math.max(...measured.map((d) => d.measured.p95Ms!)),
+        memoryBytes: memory.length > 0 ? Math.max(...memory) : undefined,
+      }),
+    );
+  }
+  if (each.length === 0) return UNCALIBRATED;
+  const mean = (f: (c: Calibration) => number) => each.reduce((n, c) => n + f(c), 0) / each.length;
+  return {
+    latencyScale: mean((c) => c.latencyScale),
+    latencyMs: mean((c) => c.latencyMs),
+    memoryBytes: mean((c) => c.memoryBytes),
+  };
+}
+
+/** The problem with the accuracy checks' corrections folded into its options' losses. */
+function corrected(problem: ModelProblem, correction: ModelCorrection | undefined): ModelProblem {
+  if (!correction?.lossScale) return problem;
+  const scale = correction.lossScale;
   return {
     ...problem,
-    fixed: {
-      ...problem.fixed,
-      latencyMs: problem.fixed.latencyMs + correction.latencyMs,
-      memoryBytes: Math.max(0, problem.fixed.memoryBytes + correction.memoryBytes),
-    },
     layers: problem.layers.map((l) => ({
       ...l,
-      options: l.options.map((o) => ({
-        ...o,
-        loss: o.loss * (correction.lossScale?.[`${l.layer} ${o.option}`] ?? 1),
-      })),
+      options: l.options.map((o) => ({ ...o, loss: o.loss * (scale[`${l.layer} ${o.option}`] ?? 1) })),
     })),
   };
 }
@@ -102,6 +143,11 @@ export function originalFigures(problem: ModelProblem): Figures {
   };
 }
 
+export interface PlanOptions {
+  /** Plans for this fraction of the policy's latency bounds (on top of its margin). @default 1 */
+  readonly latencyHeadroom?: number;
+}
+
 /**
  * Solves a scope's policy on its class's measurements.
  * @throws NotFoundError (no policy, class, device or model), PreconditionError (not profiled yet,
@@ -111,6 +157,7 @@ export async function planPolicy(
   db: OpenedDatabase,
   scope: PolicyScope,
   corrections: Corrections = {},
+  options: PlanOptions = {},
 ): Promise<PlanResult> {
   const started = performance.now();
   const policy = await getPolicy(db.prisma, scope);
@@ -128,18 +175,17 @@ export async function planPolicy(
       options: version.options.map((o) => ({ ...o, accuracy: o.accuracy ?? 0 })),
     };
     const costs = classCosts(costsInput, measurements, policy.latencyPercentile);
-    const problem = corrected(
-      modelProblem(costsInput, costs, { latencyBoundMs: entry.latencyBoundMs }),
-      corrections[version.model],
-    );
-    models.push({ version, problem, accuracy });
+    const costModel = modelProblem(costsInput, costs, { latencyBoundMs: entry.latencyBoundMs });
+    const calibration = await calibrationOf(db, policy.deviceClassId, version);
+    const problem = corrected(calibrate(costModel, calibration), corrections[version.model]);
+    models.push({ version, problem, accuracy, costModel, calibration });
   }
   const problem: PlanProblem = {
     models: models.map((m) => m.problem),
     totalLatencyBoundMs: policy.totalLatencyBoundMs,
     memoryBoundBytes: policy.memoryBoundBytes,
     storageBoundBytes: policy.storageBoundBytes,
-    latencyMargin: policy.latencyMargin,
+    latencyMargin: (policy.latencyMargin ?? 1) * (options.latencyHeadroom ?? 1),
   };
   const solution = await solveExact(problem);
   const floor = policy.accuracyFloor;

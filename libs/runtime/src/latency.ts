@@ -14,8 +14,10 @@ export interface TimingOptions {
   readonly minWarmupMs?: number;
   /** @default 50 */
   readonly timedRuns?: number;
-  /** Keep timing until this long has passed too, up to 20x `timedRuns` samples. @default 0 */
+  /** Keep timing until this long has passed too, up to `maxTimedRuns` samples. @default 0 */
   readonly minTimedMs?: number;
+  /** Most samples `minTimedMs` may add up to. @default 20x `timedRuns` */
+  readonly maxTimedRuns?: number;
   /**
    * Stop early once this long has passed and at least MIN_RUNS_IN_BUDGET samples are in: slow
    * models (a second per run) cannot afford `timedRuns`. @default no limit
@@ -89,7 +91,7 @@ export async function timeRuns(
     }
     return (
       samples.length >= timedRuns &&
-      (elapsed >= (options.minTimedMs ?? 0) || samples.length >= 20 * timedRuns)
+      (elapsed >= (options.minTimedMs ?? 0) || samples.length >= (options.maxTimedRuns ?? 20 * timedRuns))
     );
   };
   while (!enough()) {

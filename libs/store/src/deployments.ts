@@ -174,6 +174,49 @@ export async function listDeployments(
   });
 }
 
+/**
+ * The newest `limit` plans of a device class whose artifact of `modelVersionId` a device of the
+ * class measured while verifying a deployment, newest first.
+ */
+export async function newestMeasuredPlans(
+  prisma: PrismaClient,
+  deviceClassId: string,
+  modelVersionId: string,
+  limit: number,
+): Promise<string[]> {
+  const plans: string[] = [];
+  const seenJobs = new Set<string>();
+  // Each deployment reports one latency figure per verification: a few rows per plan.
+  for (let skip = 0; plans.length < limit; skip += 50) {
+    const rows = await prisma.measurement.findMany({
+      where: {
+        deviceClassId,
+        modelVersionId,
+        kind: 'model-latency',
+        artifactId: { not: null },
+        jobId: { not: null },
+      },
+      orderBy: { measuredAt: 'desc' },
+      select: { jobId: true },
+      skip,
+      take: 50,
+    });
+    const jobs = [...new Set(rows.map((r) => r.jobId!))].filter((j) => !seenJobs.has(j));
+    jobs.forEach((j) => seenJobs.add(j));
+    const deployments = await prisma.deployment.findMany({
+      where: { id: { in: jobs } },
+      select: { id: true, planId: true },
+    });
+    const planOf = new Map(deployments.map((d) => [d.id, d.planId]));
+    for (const job of jobs) {
+      const plan = planOf.get(job);
+      if (plan && !plans.includes(plan) && plans.length < limit) plans.push(plan);
+    }
+    if (rows.length < 50) break;
+  }
+  return plans;
+}
+
 /** The plans of a policy that reached `active` on every device they were deployed to, newest first. */
 export async function activePlans(prisma: PrismaClient, policyId: string): Promise<string[]> {
   const plans = await prisma.plan.findMany({

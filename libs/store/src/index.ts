@@ -63,6 +63,7 @@ export {
   type DeploymentRecord,
   type LadderArtifact,
   listDeployments,
+  newestMeasuredPlans,
   planById,
   type PlanInput,
   plansOfPolicy,
