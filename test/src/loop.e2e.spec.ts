@@ -85,6 +85,7 @@ describe('the closed loop across processes', () => {
     const status = await loopEnded();
     expect(status.loops[0]).toMatchObject({ state: 'infeasible', unreachable: ['storage'] });
     expect(status.deployments).toEqual([]);
+    expect(status.loops[0].detail).toMatch(/^tightest on the cost model, .*, storage \d/);
     const preview = await client.previewPlan(scope);
     expect(preview).toMatchObject({ feasible: false, unreachable: ['storage'] });
     expect(preview.tightest!.storageBytes).toBeGreaterThan(1000);
@@ -150,5 +151,28 @@ describe('the closed loop across processes', () => {
     expect(status.deployments).toHaveLength(1);
     expect(status.deployments[0].state).toBe('active');
     expect(Number(status.deployments[0].measured!.storageBytes)).toBeLessThanOrEqual(storageBytes);
+  }, 240_000);
+
+  it('deploys the converged plan to a device that joins the class afterwards', async () => {
+    const before = await client.getStatus(scope);
+    expect(before.loops[0].state).toBe('converged');
+    const joined = await startAgent({ ...agentOptions, name: 'e2e-box-2', dataDir: join(dir, 'agent-2') });
+    try {
+      const status = await until(
+        'the loop to converge again with both devices',
+        async () => {
+          const s = await client.getStatus(scope);
+          return s.loops[0].state === 'converged' && s.deployments.length === 2 ? s : undefined;
+        },
+        150_000,
+      );
+      expect(status.loops[0].planId).toBe(before.loops[0].planId);
+      expect(status.deployments.map((d) => [d.deviceName, d.state]).sort()).toEqual([
+        ['e2e-box', 'active'],
+        ['e2e-box-2', 'active'],
+      ]);
+    } finally {
+      await joined.stop();
+    }
   }, 240_000);
 });

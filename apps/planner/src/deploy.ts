@@ -295,14 +295,18 @@ export class Deployer {
     const earlier = (await activePlans(this.db.prisma, policy.id)).find((id) => id !== current);
     if (!earlier)
       throw new PreconditionError('no earlier plan of this policy was active on every device it went to');
-    const stored = await planById(this.db.prisma, earlier);
-    const built = new Map(Object.entries(stored.ladder));
-    const shares = modelShares(policy, (stored.predicted as PredictedFigures).models, built);
     const devices = await this.devicesInScope(policy);
-    return { planId: earlier, deploymentIds: await this.queue(policy, devices, earlier, built, shares) };
+    return { planId: earlier, deploymentIds: await this.redeploy(policy, earlier, devices) };
   }
 
-  /** One deployment and one job per (device in scope, model), handed to open job streams. */
+  /** Deploys a stored plan of the policy again, to `devices`; returns the new deployments' ids. */
+  async redeploy(policy: PolicyRecord, planId: string, devices: readonly { readonly id: string }[]) {
+    const stored = await planById(this.db.prisma, planId);
+    const built = new Map(Object.entries(stored.ladder));
+    const shares = modelShares(policy, (stored.predicted as PredictedFigures).models, built);
+    return this.queue(policy, devices, planId, built, shares);
+  }
+
   /** The devices a policy applies to. @throws PreconditionError when none is enrolled */
   private async devicesInScope(policy: PolicyRecord): Promise<DeviceSummary[]> {
     const devices = await devicesInScope(this.db, policy);
@@ -310,6 +314,7 @@ export class Deployer {
     return devices;
   }
 
+  /** One deployment and one job per (device, model), handed to open job streams. */
   private async queue(
     policy: PolicyRecord,
     devices: readonly { readonly id: string }[],

@@ -12,7 +12,8 @@
  * goes on where it stopped.
  */
 import { type Logger } from 'pino';
-import { PreconditionError, toError } from '@blinknet/core';
+import { formatBytes, PreconditionError, toError } from '@blinknet/core';
+import { type TightestFigures } from '@blinknet/planner-core';
 import {
   listDeployments,
   listPolicies,
@@ -25,7 +26,7 @@ import {
 import { type AgentServiceImpl } from './agent-service';
 import { type Deployer, InfeasiblePlanError } from './deploy';
 import { type Corrections, type PredictedFigures } from './planning';
-import { queueProfiling } from './profiling';
+import { devicesInScope, queueProfiling } from './profiling';
 
 export interface LoopSettings {
   /** Deployment rounds before a policy ends failed. @default 3 */
@@ -82,7 +83,8 @@ export class ClosedLoop {
   private async reconcile(policy: PolicyRecord): Promise<void> {
     const [latest] = await plansOfPolicy(this.db.prisma, policy.id);
     if (!latest || latest.createdAt < policy.updatedAt) return this.deployRound(policy, 1, {});
-    if (latest.measured.outcome) return; // this policy's loop has ended
+    if (latest.measured.outcome === 'converged') await this.deployToNewDevices(policy, latest.id);
+    if (latest.measured.outcome) return; // this policy's loop has ended (or goes on next time)
     if (latest.states.length === 0 || latest.states.some((s) => !TERMINAL.has(s))) return;
     const deployments = await listDeployments(this.db.prisma, { planId: latest.id });
     const predicted = latest.predicted as PredictedFigures;
@@ -108,6 +110,22 @@ export class ClosedLoop {
     // Calibration), and it plans with more headroom on latency.
     await recordPlanMeasured(this.db.prisma, latest.id, { devices: figures });
     await this.deployRound(policy, latest.round + 1, predicted.corrections);
+  }
+
+  /**
+   * Devices that joined the policy's scope after its loop converged get the converged plan; the
+   * loop then goes on as for any round (a device that cannot meet the bounds starts the next).
+   */
+  private async deployToNewDevices(policy: PolicyRecord, planId: string): Promise<void> {
+    const served = new Set((await listDeployments(this.db.prisma, { planId })).map((d) => d.deviceId));
+    const joined = (await devicesInScope(this.db, policy)).filter((d) => !served.has(d.id));
+    if (joined.length === 0) return;
+    const deploymentIds = await this.deployer.redeploy(policy, planId, joined);
+    await recordPlanMeasured(this.db.prisma, planId, { outcome: undefined });
+    this.log.info(
+      { policy: policy.id, planId, devices: joined.map((d) => d.name), deployments: deploymentIds.length },
+      'closed loop: converged plan deployed to devices that joined',
+    );
   }
 
   private async deployRound(policy: PolicyRecord, round: number, corrections: Corrections): Promise<void> {
@@ -162,7 +180,8 @@ export async function loopState(
   db: OpenedDatabase,
   policy: PolicyRecord,
 ): Promise<{ state: string; round: number; planId: string; unreachable: string[]; detail: string }> {
-  const [latest] = await plansOfPolicy(db.prisma, policy.id);
+  const plans = await plansOfPolicy(db.prisma, policy.id);
+  const [latest] = plans;
   if (!latest || latest.createdAt < policy.updatedAt) {
     return {
       state: 'waiting',
@@ -180,6 +199,51 @@ export async function loopState(
     round: latest.round,
     planId: latest.id,
     unreachable,
-    detail: outcome ? '' : `${pending} of ${latest.states.length} deployments in flight`,
+    detail:
+      outcome === 'failed'
+        ? closestMeasured(plans.filter((p) => p.createdAt >= policy.updatedAt))
+        : outcome === 'infeasible'
+          ? tightestDetail((latest.predicted as { tightest?: TightestFigures }).tightest)
+          : outcome
+            ? ''
+            : `${pending} of ${latest.states.length} deployments in flight`,
   };
+}
+
+type RoundFigures = { device: string; measuredP95Ms?: number; measuredMemoryBytes?: number }[];
+
+/** A failed loop's closest approach: the least round latency and memory a round measured. */
+function closestMeasured(rounds: readonly { round: number; measured: Record<string, unknown> }[]): string {
+  let latency: [number, number] | undefined;
+  let memory: [number, number] | undefined;
+  for (const { round, measured } of rounds) {
+    const devices = (measured.devices as RoundFigures | undefined) ?? [];
+    const perDevice = new Map<string, { latency: number; memory: number }>();
+    for (const d of devices) {
+      const sum = perDevice.get(d.device) ?? { latency: 0, memory: 0 };
+      sum.latency += d.measuredP95Ms ?? NaN;
+      sum.memory += d.measuredMemoryBytes ?? NaN;
+      perDevice.set(d.device, sum);
+    }
+    // A round is as good as its worst device.
+    const worstLatency = Math.max(...[...perDevice.values()].map((v) => v.latency));
+    const worstMemory = Math.max(...[...perDevice.values()].map((v) => v.memory));
+    if (Number.isFinite(worstLatency) && (!latency || worstLatency < latency[0]))
+      latency = [worstLatency, round];
+    if (Number.isFinite(worstMemory) && (!memory || worstMemory < memory[0])) memory = [worstMemory, round];
+  }
+  if (!latency || !memory) return '';
+  return (
+    `closest measured: latency ${latency[0].toFixed(3)} ms (round ${latency[1]}), ` +
+    `memory ${formatBytes(memory[0])} (round ${memory[1]})`
+  );
+}
+
+/** An infeasible loop's reach on the class's cost model, each figure minimised alone. */
+function tightestDetail(t: TightestFigures | undefined): string {
+  if (!t) return '';
+  return (
+    `tightest on the cost model, each alone and at any accuracy: latency ${t.totalLatencyMs.toFixed(3)} ms, ` +
+    `memory ${formatBytes(t.memoryBytes)}, storage ${formatBytes(t.storageBytes)}`
+  );
 }
