@@ -3,10 +3,11 @@
  * each single (layer, option) applied, the share of calibration images whose top-1 class changes,
  * stored per option as the accuracy it would leave if every change were a loss (the solver predicts a
  * plan's loss as the sum of its options' losses: pessimistic twice over). With a labelled data set:
- * calibration = the first half of its test split (capped), held-out = the second half, and the
+ * calibration = the even images of its test split (capped), held-out = the odd ones, and the
  * data-aware options fit on train images; without one, top-1 agreement with the original model on
- * the inputs supplied with the upload (halved the same way), else on seeded random inputs. Work resumes where it stopped after a restart: only options without a
- * stored accuracy are evaluated.
+ * the inputs supplied with the upload (halved: first half, second half), else on seeded random
+ * inputs. Work resumes where it stopped after a restart: only options without a stored accuracy
+ * are evaluated.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ import {
   setAccuracyState,
   setOptionAccuracy,
 } from '@blinknet/store';
-import { argmaxRows, type DatasetName, loadDataset, toInputBatch } from '@blinknet/zoo';
+import { argmaxRows, type DatasetName, type ImageDataset, loadDataset, toInputBatch } from '@blinknet/zoo';
 import { datasetLayout, inputsPath } from './catalog';
 
 export interface AccuracySettings {
@@ -93,6 +94,24 @@ function randomInputs(dims: readonly number[], count: number, seed: number): Flo
   return { data, dims: [count, ...dims.slice(1)] };
 }
 
+/**
+ * The split reordered: its even images, then its odd ones, so that both halves are alike (MNIST's
+ * test set puts its cleaner, easier half first: a calibration split drawn from it alone once
+ * measured 1.5% of changed predictions for a plan that lost 14 points on the rest).
+ */
+function alternate(split: ImageDataset): ImageDataset {
+  const pixels = split.height * split.width;
+  const images = new Uint8Array(split.images.length);
+  const labels = new Uint8Array(split.count);
+  const evens = Math.ceil(split.count / 2);
+  for (let from = 0; from < split.count; from++) {
+    const to = from % 2 === 0 ? from / 2 : evens + (from - 1) / 2;
+    images.set(split.images.subarray(from * pixels, (from + 1) * pixels), to * pixels);
+    labels[to] = split.labels[from];
+  }
+  return { ...split, images, labels };
+}
+
 /** The calibration and held-out sets of a version and the inputs its data-aware options fit on. */
 export async function evaluationData(
   version: ModelVersionRecord,
@@ -106,7 +125,7 @@ export async function evaluationData(
   if (version.datasetId) {
     const dataset = version.datasetId as DatasetName;
     const layout = datasetLayout(dataset, dims);
-    const test = loadDataset(dataset, 'test');
+    const test = alternate(loadDataset(dataset, 'test'));
     const train = loadDataset(dataset, 'train');
     const side = dims[2];
     const half = Math.floor(test.count / 2);

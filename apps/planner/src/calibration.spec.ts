@@ -1,5 +1,5 @@
 import { type ModelProblem } from '@blinknet/planner-core';
-import { calibrate, calibrationFrom, rawFigures, UNCALIBRATED } from './calibration';
+import { calibrate, calibrationFrom, calibrationFromPlans, rawFigures, UNCALIBRATED } from './calibration';
 
 const option = (name: string, latencyMs: number, memoryBytes: number) => ({
   option: name,
@@ -62,6 +62,49 @@ describe('calibration', () => {
       latencyScale: 1,
       latencyMs: expect.closeTo(0, 12),
       memoryBytes: 0,
+    });
+  });
+
+  describe('from several measured plans', () => {
+    const original = rawFigures(problem, {}); // options 0.7 ms
+    const approximated = rawFigures(problem, { a: 'low', b: 'low' }); // options 0.3 ms
+
+    it('fits how much of what the options save the device saw', () => {
+      // The device saw 0.2 ms of the 0.4 ms the options were predicted to save.
+      const calibration = calibrationFromPlans([
+        { raw: approximated, latencyMs: 1.0, memoryBytes: 2000 },
+        { raw: original, latencyMs: 1.2, memoryBytes: 2400 },
+      ]);
+      expect(calibration.latencyScale).toBeCloseTo(0.5, 12);
+      const calibrated = calibrate(problem, calibration);
+      expect(predicted(calibrated, {}).latencyMs).toBeCloseTo(1.2, 12);
+      expect(predicted(calibrated, { a: 'low', b: 'low' }).latencyMs).toBeCloseTo(1.0, 12);
+      expect(calibration.memoryBytes).toBe(
+        (2000 - approximated.memoryBytes + 2400 - original.memoryBytes) / 2,
+      );
+    });
+
+    it('takes options that measured no faster as saving (almost) nothing', () => {
+      const calibration = calibrationFromPlans([
+        { raw: approximated, latencyMs: 1.3 },
+        { raw: original, latencyMs: 1.2 },
+      ]);
+      expect(calibration.latencyScale).toBe(0.05);
+      const calibrated = calibrate(problem, calibration);
+      const saved =
+        predicted(calibrated, {}).latencyMs - predicted(calibrated, { a: 'low', b: 'low' }).latencyMs;
+      expect(saved).toBeCloseTo(0.05 * 0.4, 12);
+    });
+
+    it('uses the mean of plans that cost alike, as one plan', () => {
+      const calibration = calibrationFromPlans([
+        { raw: original, latencyMs: 1.0 },
+        { raw: original, latencyMs: 1.2 },
+      ]);
+      expect(calibration).toEqual(
+        calibrationFrom(original, { latencyMs: 1.1, memoryBytes: original.memoryBytes }),
+      );
+      expect(calibrationFromPlans([])).toEqual(UNCALIBRATED);
     });
   });
 });

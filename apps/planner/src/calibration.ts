@@ -6,7 +6,9 @@
  * what a prediction misses by on a small device is mostly per-run overhead and contention, which no
  * approximation removes. A device that runs faster than predicted takes the difference off the
  * fixed costs first; only what is left (the options timed alone add up to more than the whole
- * model, e.g. per-run overhead counted once per layer) scales the options down.
+ * model, e.g. per-run overhead counted once per layer) scales the options down. Several measured
+ * plans that differ in their options are fitted together, which also tells how much of what the
+ * options were predicted to save the device really saw (calibrationFromPlans).
  */
 import { type ModelProblem } from '@blinknet/planner-core';
 
@@ -80,4 +82,45 @@ export function calibrate(problem: ModelProblem, calibration: Calibration): Mode
             options: l.options.map((o) => ({ ...o, latencyMs: o.latencyMs * scale })),
           })),
   };
+}
+
+/** One measured plan: its uncalibrated figures and what its (worst) device measured. */
+export interface MeasuredPlan {
+  readonly raw: RawFigures;
+  readonly latencyMs: number;
+  readonly memoryBytes?: number;
+}
+
+/** Spread of the plans' option latencies (relative) under which a fit is not attempted. */
+const MIN_SPREAD = 0.05;
+/** Bounds on a fitted latency scale: options never cost nothing, nor much more than measured alone. */
+const SCALE_RANGE = [0.05, 2] as const;
+
+/**
+ * The calibration that best explains several measured plans of one model (newest first). Plans
+ * whose options add up to different latencies show how much of the difference the device really
+ * saw: measured p95 = a + b x (options' latency) is fitted by least squares, b becomes the options'
+ * scale and a the fixed latency. Otherwise (one plan, or plans alike) it is calibrationFrom of
+ * their means. Memory: the mean offset.
+ */
+export function calibrationFromPlans(plans: readonly MeasuredPlan[]): Calibration {
+  if (plans.length === 0) return UNCALIBRATED;
+  const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const memory = plans.filter((p) => p.memoryBytes !== undefined);
+  const memoryBytes = memory.length > 0 ? mean(memory.map((p) => p.memoryBytes! - p.raw.memoryBytes)) : 0;
+  const x = plans.map((p) => p.raw.layersLatencyMs);
+  const y = plans.map((p) => p.latencyMs);
+  const fixed = plans[0].raw.fixedLatencyMs;
+  const [mx, my] = [mean(x), mean(y)];
+  if (Math.max(...x) - Math.min(...x) <= MIN_SPREAD * Math.max(...x)) {
+    const single = calibrationFrom(
+      { fixedLatencyMs: fixed, layersLatencyMs: mx, memoryBytes: 0 },
+      { latencyMs: my },
+    );
+    return { ...single, memoryBytes };
+  }
+  const covariance = mean(x.map((xi, i) => (xi - mx) * (y[i] - my)));
+  const variance = mean(x.map((xi) => (xi - mx) ** 2));
+  const scale = Math.min(SCALE_RANGE[1], Math.max(SCALE_RANGE[0], covariance / variance));
+  return { latencyScale: scale, latencyMs: my - scale * mx - fixed, memoryBytes };
 }

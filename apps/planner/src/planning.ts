@@ -23,7 +23,13 @@ import {
   type PolicyRecord,
   type PolicyScope,
 } from '@blinknet/store';
-import { calibrate, type Calibration, calibrationFrom, type RawFigures, UNCALIBRATED } from './calibration';
+import {
+  calibrate,
+  type Calibration,
+  calibrationFromPlans,
+  type MeasuredPlan,
+  type RawFigures,
+} from './calibration';
 
 /**
  * What the planner measured against a plan's prediction on the calibration split, per model:
@@ -79,21 +85,20 @@ function readyAccuracy(version: ModelVersionRecord): number {
   return version.calibrationAccuracy;
 }
 
-/** Measured plans a calibration averages over: one p95 on a small device is noisy. */
-const CALIBRATION_PLANS = 3;
+/** Newest measured plans a calibration is fitted on: one p95 on a small device is noisy. */
+const CALIBRATION_PLANS = 4;
 
 /**
- * The calibration of a version's cost model on a class: the mean over the newest plans a device of
- * the class verified, each against the worst of its devices.
+ * The calibration of a version's cost model on a class, fitted on the newest plans a device of the
+ * class verified, each by its worst device.
  */
 async function calibrationOf(
   db: OpenedDatabase,
   deviceClassId: string,
   version: ModelVersionRecord,
 ): Promise<Calibration> {
-  const plans = await newestMeasuredPlans(db.prisma, deviceClassId, version.id, CALIBRATION_PLANS);
-  const each: Calibration[] = [];
-  for (const planId of plans) {
+  const plans: MeasuredPlan[] = [];
+  for (const planId of await newestMeasuredPlans(db.prisma, deviceClassId, version.id, CALIBRATION_PLANS)) {
     const measured = (await listDeployments(db.prisma, { planId })).filter(
       (d) => d.model === version.model && d.measured.p95Ms !== undefined,
     );
@@ -101,20 +106,13 @@ async function calibrationOf(
       ?.costModel;
     if (!raw) continue;
     const memory = measured.flatMap((d) => d.measured.residentBytes ?? []);
-    each.push(
-      calibrationFrom(raw, {
-        latencyMs: Math.max(...measured.map((d) => d.measured.p95Ms!)),
-        memoryBytes: memory.length > 0 ? Math.max(...memory) : undefined,
-      }),
-    );
+    plans.push({
+      raw,
+      latencyMs: Math.max(...measured.map((d) => d.measured.p95Ms!)),
+      memoryBytes: memory.length > 0 ? Math.max(...memory) : undefined,
+    });
   }
-  if (each.length === 0) return UNCALIBRATED;
-  const mean = (f: (c: Calibration) => number) => each.reduce((n, c) => n + f(c), 0) / each.length;
-  return {
-    latencyScale: mean((c) => c.latencyScale),
-    latencyMs: mean((c) => c.latencyMs),
-    memoryBytes: mean((c) => c.memoryBytes),
-  };
+  return calibrationFromPlans(plans);
 }
 
 /** The problem with the accuracy checks' corrections folded into its options' losses. */
