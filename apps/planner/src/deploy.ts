@@ -75,6 +75,12 @@ interface Workspace {
   readonly original: Uint8Array;
 }
 
+/** What a model's shares of the joint bounds are in proportion to. */
+export interface ShareBasis {
+  readonly latencyMs: number;
+  readonly memoryBytes: number;
+}
+
 /** The part of the policy's bounds one model's devices verify. */
 interface ModelShare {
   readonly latencyMs?: number;
@@ -215,7 +221,7 @@ export class Deployer {
     }));
     const built = new Map<string, BuiltRung[]>();
     const heldOut: Record<string, number> = {};
-    for (const { version } of result.models) {
+    for (const { version, calibration } of result.models) {
       const w = await this.workspace(version, workspaces);
       const list: BuiltRung[] = [];
       for (const rung of rungs) {
@@ -240,7 +246,12 @@ export class Deployer {
         }
       }
       this.log.info(
-        { model: version.model, rungs: list.map((r) => r.bytes), heldOutAccuracy: heldOut[version.model] },
+        {
+          model: version.model,
+          rungs: list.map((r) => r.bytes),
+          heldOutAccuracy: heldOut[version.model],
+          calibration,
+        },
         'artifacts built',
       );
       built.set(version.model, list);
@@ -299,11 +310,19 @@ export class Deployer {
     return { planId: earlier, deploymentIds: await this.redeploy(policy, earlier, devices) };
   }
 
-  /** Deploys a stored plan of the policy again, to `devices`; returns the new deployments' ids. */
-  async redeploy(policy: PolicyRecord, planId: string, devices: readonly { readonly id: string }[]) {
+  /**
+   * Deploys a stored plan of the policy again, to `devices`, each model's share of the joint bounds
+   * in proportion to `basis` (default: the plan's predictions); returns the new deployments' ids.
+   */
+  async redeploy(
+    policy: PolicyRecord,
+    planId: string,
+    devices: readonly { readonly id: string }[],
+    basis?: Readonly<Record<string, ShareBasis>>,
+  ) {
     const stored = await planById(this.db.prisma, planId);
     const built = new Map(Object.entries(stored.ladder));
-    const shares = modelShares(policy, (stored.predicted as PredictedFigures).models, built);
+    const shares = modelShares(policy, basis ?? (stored.predicted as PredictedFigures).models, built);
     return this.queue(policy, devices, planId, built, shares);
   }
 
@@ -375,7 +394,7 @@ function trimToStorage(built: Map<string, BuiltRung[]>, bound: number | undefine
  */
 function modelShares(
   policy: PolicyRecord,
-  perModel: PredictedFigures['models'],
+  perModel: Readonly<Record<string, ShareBasis>>,
   built: ReadonlyMap<string, readonly LadderArtifact[]>,
 ): Map<string, ModelShare> {
   const models = policy.models.map((m) => m.model);

@@ -3,16 +3,19 @@
  * 1. until its class has figures for every model (profiling is queued) and the accuracy models are
  *    ready, wait;
  * 2. solve, build and deploy (round 1) — or record that no plan meets the bounds;
- * 3. when every deployment of the round has an outcome: all active -> converged; otherwise
- *    re-solve on the class's cost model calibrated with what the devices measured (planning's
- *    Calibration), planning for 5% less latency than the round before, and deploy round k+1 — or record that no plan meets the bounds now — up to
+ * 3. when every deployment of the round has an outcome: all active -> converged; when each device's
+ *    models together met the bounds but one missed its share of a joint bound, the same plan again
+ *    with shares as measured (once); otherwise re-solve on the class's cost model calibrated with
+ *    what the devices measured (calibration.ts), planning for 5% less latency than the round
+ *    before, and deploy round k+1 — or record that no plan meets the bounds now — up to
  *    `maxRounds`; past it the policy ends `failed` with the measured figures. Meanwhile each device
  *    keeps (or rolled back to) its last release that met its bounds.
+ * 4. a device that joins the scope after convergence gets the converged plan (and step 3 again).
  * A changed policy starts again at round 1. State lives in the database only: a restarted planner
  * goes on where it stopped.
  */
 import { type Logger } from 'pino';
-import { formatBytes, PreconditionError, toError } from '@blinknet/core';
+import { PreconditionError, toError } from '@blinknet/core';
 import { type TightestFigures } from '@blinknet/planner-core';
 import {
   listDeployments,
@@ -27,6 +30,7 @@ import { type AgentServiceImpl } from './agent-service';
 import { type Deployer, InfeasiblePlanError } from './deploy';
 import { type Corrections, type PredictedFigures } from './planning';
 import { devicesInScope, queueProfiling } from './profiling';
+import { closestMeasured, jointlyMet, measuredFigures, tightestDetail } from './rounds';
 
 export interface LoopSettings {
   /** Deployment rounds before a policy ends failed. @default 3 */
@@ -86,7 +90,8 @@ export class ClosedLoop {
     if (latest.measured.outcome === 'converged') await this.deployToNewDevices(policy, latest.id);
     if (latest.measured.outcome) return; // this policy's loop has ended (or goes on next time)
     if (latest.states.length === 0 || latest.states.some((s) => !TERMINAL.has(s))) return;
-    const deployments = await listDeployments(this.db.prisma, { planId: latest.id });
+    // The newest deployment per device and model: a plan may have been deployed again.
+    const deployments = await listDeployments(this.db.prisma, { planId: latest.id, latest: true });
     const predicted = latest.predicted as PredictedFigures;
     const figures = deployments.map((d) => ({
       device: d.deviceName,
@@ -100,6 +105,20 @@ export class ClosedLoop {
     }));
     if (deployments.every((d) => d.state === 'active')) {
       await this.finish(latest.id, 'converged', { devices: figures });
+      return;
+    }
+    if (!latest.measured.reshared && jointlyMet(policy, deployments)) {
+      // Every device met the policy's bounds with its models together, but a model missed its
+      // share of a joint bound (shares follow the predictions): the same plan again, its shares
+      // in the proportions the devices measured. Once.
+      const basis = measuredFigures(deployments);
+      const devices = [...new Set(deployments.map((d) => d.deviceId))].map((id) => ({ id }));
+      await recordPlanMeasured(this.db.prisma, latest.id, { devices: figures, reshared: true });
+      await this.deployer.redeploy(policy, latest.id, devices, basis);
+      this.log.info(
+        { policy: policy.id, planId: latest.id, basis },
+        'closed loop: plan deployed again, shares as measured',
+      );
       return;
     }
     if (latest.round >= this.maxRounds) {
@@ -208,42 +227,4 @@ export async function loopState(
             ? ''
             : `${pending} of ${latest.states.length} deployments in flight`,
   };
-}
-
-type RoundFigures = { device: string; measuredP95Ms?: number; measuredMemoryBytes?: number }[];
-
-/** A failed loop's closest approach: the least round latency and memory a round measured. */
-function closestMeasured(rounds: readonly { round: number; measured: Record<string, unknown> }[]): string {
-  let latency: [number, number] | undefined;
-  let memory: [number, number] | undefined;
-  for (const { round, measured } of rounds) {
-    const devices = (measured.devices as RoundFigures | undefined) ?? [];
-    const perDevice = new Map<string, { latency: number; memory: number }>();
-    for (const d of devices) {
-      const sum = perDevice.get(d.device) ?? { latency: 0, memory: 0 };
-      sum.latency += d.measuredP95Ms ?? NaN;
-      sum.memory += d.measuredMemoryBytes ?? NaN;
-      perDevice.set(d.device, sum);
-    }
-    // A round is as good as its worst device.
-    const worstLatency = Math.max(...[...perDevice.values()].map((v) => v.latency));
-    const worstMemory = Math.max(...[...perDevice.values()].map((v) => v.memory));
-    if (Number.isFinite(worstLatency) && (!latency || worstLatency < latency[0]))
-      latency = [worstLatency, round];
-    if (Number.isFinite(worstMemory) && (!memory || worstMemory < memory[0])) memory = [worstMemory, round];
-  }
-  if (!latency || !memory) return '';
-  return (
-    `closest measured: latency ${latency[0].toFixed(3)} ms (round ${latency[1]}), ` +
-    `memory ${formatBytes(memory[0])} (round ${memory[1]})`
-  );
-}
-
-/** An infeasible loop's reach on the class's cost model, each figure minimised alone. */
-function tightestDetail(t: TightestFigures | undefined): string {
-  if (!t) return '';
-  return (
-    `tightest on the cost model, each alone and at any accuracy: latency ${t.totalLatencyMs.toFixed(3)} ms, ` +
-    `memory ${formatBytes(t.memoryBytes)}, storage ${formatBytes(t.storageBytes)}`
-  );
 }
