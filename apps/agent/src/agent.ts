@@ -104,6 +104,9 @@ export class Agent {
     const session: SessionOptions = { intraOpThreads: config.threads };
     const store = await ModelStore.open(join(config.dataDir, 'models'), {
       maxBytes: config.storageBytes,
+      // A download resumes across a planner restart or outage of up to about 3 minutes (backoff
+      // 0.2 s doubling to 30 s) before the deployment is reported failed.
+      maxAttempts: 12,
       validate: async (path) => (await ModelSession.create(path, session)).dispose(),
     });
     const monitor = new LadderMonitor();

@@ -16,7 +16,6 @@ import { CalibrationRunner, OrtMatrixEngine } from '@blinknet/runtime';
 import {
   activePlans,
   createDeployments,
-  enqueueJob,
   getPolicy,
   type DeviceSummary,
   type LadderArtifact,
@@ -342,14 +341,15 @@ export class Deployer {
     shares: ReadonlyMap<string, ModelShare>,
   ): Promise<string[]> {
     const entries = devices.flatMap((d) => [...built.keys()].map((model) => ({ deviceId: d.id, model })));
-    const ids = await createDeployments(this.db.prisma, planId, entries);
-    for (const [i, { deviceId, model }] of entries.entries()) {
+    const jobs: { deviceId: string; job: WatchJobsResponse }[] = [];
+    // Each deployment and its job are stored together: a planner killed in between leaves neither.
+    const ids = await createDeployments(this.db.prisma, planId, entries, (id, { deviceId, model }) => {
       const share = shares.get(model) ?? {};
       const job: WatchJobsResponse = {
-        jobId: ids[i],
+        jobId: id,
         profile: undefined,
         deploy: {
-          deploymentId: ids[i],
+          deploymentId: id,
           model,
           ladder: built.get(model)!.map((r) => ({ sha256: r.sha256, bytes: r.bytes })),
           bounds: {
@@ -360,14 +360,10 @@ export class Deployer {
           },
         },
       };
-      await enqueueJob(this.db.prisma, {
-        id: ids[i],
-        deviceId,
-        kind: 'deploy',
-        payload: WatchJobsResponse.encode(job).finish(),
-      });
-      this.agents.notify(deviceId, job);
-    }
+      jobs.push({ deviceId, job });
+      return WatchJobsResponse.encode(job).finish();
+    });
+    for (const { deviceId, job } of jobs) this.agents.notify(deviceId, job);
     this.log.info({ planId, deployments: ids.length }, 'deployments queued');
     return ids;
   }

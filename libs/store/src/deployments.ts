@@ -61,16 +61,24 @@ export async function savePlan(prisma: PrismaClient, input: PlanInput): Promise<
   });
 }
 
-/** Creates one pending deployment per (device, model) of a plan, all or nothing; returns their ids in order. */
+/**
+ * Creates one pending deployment per (device, model) of a plan, each with its deploy job (id = the
+ * deployment's, payload from `job`), all or nothing; returns their ids in order.
+ */
 export async function createDeployments(
   prisma: PrismaClient,
   planId: string,
   entries: readonly { readonly deviceId: string; readonly model: string }[],
+  job: (deploymentId: string, entry: { readonly deviceId: string; readonly model: string }) => Uint8Array,
 ): Promise<string[]> {
   return prisma.$transaction(async (tx) => {
     const ids: string[] = [];
     for (const e of entries) {
-      ids.push((await tx.deployment.create({ data: { planId, deviceId: e.deviceId, model: e.model } })).id);
+      const { id } = await tx.deployment.create({ data: { planId, deviceId: e.deviceId, model: e.model } });
+      await tx.job.create({
+        data: { id, deviceId: e.deviceId, kind: 'deploy', payload: Buffer.from(job(id, e)) },
+      });
+      ids.push(id);
     }
     return ids;
   });
