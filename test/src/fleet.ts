@@ -113,6 +113,7 @@ export interface PlannerOptions extends DaemonOptions {
   readonly enrollmentSecret: string;
   readonly calibrationImages?: number;
   readonly maxRounds?: number;
+  readonly canaryDevices?: number;
 }
 
 export function startPlanner(o: PlannerOptions): Promise<Daemon> {
@@ -121,6 +122,7 @@ export function startPlanner(o: PlannerOptions): Promise<Daemon> {
     ...['--admin-token', o.adminToken, '--enrollment-secret', o.enrollmentSecret, '--log-level', 'info'],
     ...(o.calibrationImages ? ['--calibration-images', String(o.calibrationImages)] : []),
     ...(o.maxRounds !== undefined ? ['--max-rounds', String(o.maxRounds)] : []),
+    ...(o.canaryDevices !== undefined ? ['--canary-devices', String(o.canaryDevices)] : []),
   ];
   return startDaemon(PLANNER_BIN, args, (l) => l.msg === 'planner listening', o);
 }

@@ -45,6 +45,8 @@ beforeAll(async () => {
     enrollmentSecret: SECRET,
     calibrationImages: 300,
     maxRounds: 3,
+    // Each round goes to one device first (only the last test has two).
+    canaryDevices: 1,
   };
   planner = await startPlanner(plannerOptions);
   client = new AdminClient(`127.0.0.1:${port}`, TOKEN, 60_000);
@@ -173,6 +175,46 @@ describe('the closed loop across processes', () => {
       ]);
     } finally {
       await joined.stop();
+    }
+  }, 240_000);
+
+  it('rolls a round out to one canary device first, then to the rest once it meets the bounds', async () => {
+    const second = await startAgent({ ...agentOptions, name: 'e2e-box-3', dataDir: join(dir, 'agent-3') });
+    try {
+      // Both devices serve the converged plan first (the new one joined).
+      await until(
+        'both devices on the converged plan',
+        async () => {
+          const s = await client.getStatus(scope);
+          return s.loops[0].state === 'converged' && s.deployments.length >= 2 ? s : undefined;
+        },
+        150_000,
+      );
+      const storageBytes = Math.round(LENET.length * 0.4);
+      await setPolicy(client, CLASS, { models: [{ model: 'lenet5', latencyMs: undefined }], storageBytes });
+      const canary = await until(
+        'the new round on one device',
+        async () => {
+          const s = await client.getStatus(scope);
+          return s.loops[0].state === 'deploying' ? s : undefined;
+        },
+        150_000,
+        20,
+      );
+      const onPlan = (s: GetStatusResponse) => s.deployments.filter((d) => d.planId === s.loops[0].planId);
+      expect(onPlan(canary)).toHaveLength(1);
+      const status = await until(
+        'the round on both devices',
+        async () => {
+          const s = await client.getStatus(scope);
+          return s.loops[0].state === 'converged' && onPlan(s).length === 2 ? s : undefined;
+        },
+        150_000,
+      );
+      expect(status.loops[0].planId).toBe(canary.loops[0].planId);
+      expect(onPlan(status).map((d) => d.state)).toEqual(['active', 'active']);
+    } finally {
+      await second.stop();
     }
   }, 240_000);
 });

@@ -102,6 +102,11 @@ export class AgentServiceImpl {
 
   constructor(private readonly options: AgentServiceOptions) {}
 
+  /** Whether the device has a job stream open now. */
+  connected(deviceId: string): boolean {
+    return (this.watchers.get(deviceId)?.size ?? 0) > 0;
+  }
+
   /** Hands a newly queued job to the device's open job streams (it is stored as pending already). */
   notify(deviceId: string, job: WatchJobsResponse): void {
     for (const stream of this.watchers.get(deviceId) ?? []) stream.write(job);

@@ -13,6 +13,8 @@ export interface PlannerConfig {
   readonly calibrationImages: number;
   /** Deployment rounds of the closed loop before a policy ends failed; 0 turns the loop off. @default 3 */
   readonly maxRounds: number;
+  /** Devices each round of the closed loop goes to first; the rest once they meet the bounds. 0: all at once. */
+  readonly canaryDevices?: number;
   readonly logLevel: string;
 }
 
@@ -42,6 +44,11 @@ const SPECS: Record<keyof PlannerConfig, SettingSpec> = {
     flag: 'max-rounds',
     env: 'BLINKNET_MAX_ROUNDS',
     help: 'deployment rounds the closed loop tries before a policy ends failed (default 3; 0: no loop, deploy by hand)',
+  },
+  canaryDevices: {
+    flag: 'canary-devices',
+    env: 'BLINKNET_CANARY_DEVICES',
+    help: 'devices of a scope each closed-loop round is deployed to first; the rest get it once those meet the bounds (default 0: all at once)',
   },
   logLevel: {
     flag: 'log-level',
@@ -84,6 +91,7 @@ export function parsePlannerConfig(
       adminToken: values.adminToken?.value,
       calibrationImages: integer('calibrationImages', 1) ?? 1000,
       maxRounds: integer('maxRounds', 0) ?? 3,
+      canaryDevices: integer('canaryDevices', 0) ?? 0,
       logLevel,
     },
   };

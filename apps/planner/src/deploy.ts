@@ -108,7 +108,12 @@ export class Deployer {
    */
   async deploy(
     scope: PolicyScope,
-    loop: { readonly round?: number; readonly corrections?: Corrections } & PlanOptions = {},
+    loop: {
+      readonly round?: number;
+      readonly corrections?: Corrections;
+      /** Deploy to this many of the scope's devices only (canaries). @default all */
+      readonly devices?: number;
+    } & PlanOptions = {},
   ): Promise<{ planId: string; result: PlanResult; deploymentIds: string[] }> {
     const workspaces = new Map<string, Workspace>();
     try {
@@ -120,7 +125,7 @@ export class Deployer {
         corrections = next;
         result = await this.solve(scope, corrections, loop);
       }
-      return await this.roll(result, corrections, loop.round ?? 1, workspaces);
+      return await this.roll(result, corrections, loop.round ?? 1, workspaces, loop.devices);
     } finally {
       await Promise.all([...workspaces.values()].map((w) => w.engine.dispose()));
     }
@@ -212,8 +217,16 @@ export class Deployer {
     corrections: Corrections,
     round: number,
     workspaces: Map<string, Workspace>,
+    deviceCount?: number,
   ): Promise<{ planId: string; result: PlanResult; deploymentIds: string[] }> {
-    const devices = await this.devicesInScope(result.policy);
+    // Canaries: devices connected now first, so that a round does not wait on one that is away.
+    const inScope = await this.devicesInScope(result.policy);
+    const devices =
+      deviceCount === undefined
+        ? inScope
+        : [...inScope]
+            .sort((a, b) => Number(this.agents.connected(b.id)) - Number(this.agents.connected(a.id)))
+            .slice(0, deviceCount);
     const rungs = (await ladder(result.problem, LADDER_FACTORS)).map((r) => ({
       factor: r.factor,
       plan: r.solution as FeasiblePlan,

@@ -10,7 +10,8 @@
  *    before, and deploy round k+1 — or record that no plan meets the bounds now — up to
  *    `maxRounds`; past it the policy ends `failed` with the measured figures. Meanwhile each device
  *    keeps (or rolled back to) its last release that met its bounds.
- * 4. a device that joins the scope after convergence gets the converged plan (and step 3 again).
+ * 4. with canaries (`canaryDevices`), a round goes to that many devices of the scope first; once it
+ *    converges there, the rest get it (and step 3 again), as do devices that join later.
  * A changed policy starts again at round 1. State lives in the database only: a restarted planner
  * goes on where it stopped.
  */
@@ -35,6 +36,8 @@ import { closestMeasured, jointlyMet, measuredFigures, tightestDetail } from './
 export interface LoopSettings {
   /** Deployment rounds before a policy ends failed. @default 3 */
   readonly maxRounds?: number;
+  /** Devices each round goes to first; the rest get the plan once it converged there. @default 0 (all) */
+  readonly canaryDevices?: number;
   /** How often policies are reconciled. @default 1000 */
   readonly intervalMs?: number;
 }
@@ -132,18 +135,22 @@ export class ClosedLoop {
   }
 
   /**
-   * Devices that joined the policy's scope after its loop converged get the converged plan; the
-   * loop then goes on as for any round (a device that cannot meet the bounds starts the next).
+   * Devices of the policy's scope without the converged plan get it: those that waited for the
+   * canaries, and those that joined since; the loop then goes on as for any round (a device that
+   * cannot meet the bounds starts the next).
    */
   private async deployToNewDevices(policy: PolicyRecord, planId: string): Promise<void> {
     const served = new Set((await listDeployments(this.db.prisma, { planId })).map((d) => d.deviceId));
-    const joined = (await devicesInScope(this.db, policy)).filter((d) => !served.has(d.id));
+    // Only devices connected now: one that is away gets it when it is back (the next pass).
+    const joined = (await devicesInScope(this.db, policy)).filter(
+      (d) => !served.has(d.id) && this.agents.connected(d.id),
+    );
     if (joined.length === 0) return;
     const deploymentIds = await this.deployer.redeploy(policy, planId, joined);
     await recordPlanMeasured(this.db.prisma, planId, { outcome: undefined });
     this.log.info(
       { policy: policy.id, planId, devices: joined.map((d) => d.name), deployments: deploymentIds.length },
-      'closed loop: converged plan deployed to devices that joined',
+      'closed loop: converged plan deployed to the rest of the scope',
     );
   }
 
@@ -155,6 +162,7 @@ export class ClosedLoop {
         round,
         corrections,
         latencyHeadroom,
+        devices: this.settings.canaryDevices || undefined,
       });
       log.info({ planId, deployments: deploymentIds.length, latencyHeadroom }, 'closed loop: round deployed');
     } catch (error) {

@@ -57,6 +57,7 @@ describe('parsePlannerConfig', () => {
         adminToken: undefined,
         calibrationImages: 1000,
         maxRounds: 3,
+        canaryDevices: 0,
         logLevel: 'info',
       },
     });

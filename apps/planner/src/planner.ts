@@ -52,6 +52,7 @@ export class Planner {
     });
     const loop = new ClosedLoop(db, deployer, agents, log.child({ part: 'loop' }), {
       maxRounds: config.maxRounds,
+      canaryDevices: config.canaryDevices,
     });
     const admin = new AdminServiceImpl({
       db,
