@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError } from '@blinknet/core';
@@ -67,6 +67,7 @@ async function validate(path: string): Promise<void> {
 
 describe('ModelStore', () => {
   const root = mkdtempSync(join(tmpdir(), 'blinknet-model-store-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
   let n = 0;
   const freshDir = () => join(root, `store-${++n}`);
   const open = (dir: string, options: Partial<ModelStoreOptions> = {}) =>

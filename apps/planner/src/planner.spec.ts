@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { AgentServiceClient } from '@blinknet/proto/v1/agent';
@@ -40,7 +40,7 @@ describe('Planner', () => {
       expect(await planner.db.prisma.device.count()).toBe(1);
     } finally {
       await planner.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(dirname(dataDir), { recursive: true, force: true });
     }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TensorProto_DataLocation } from '@blinknet/proto/onnx';
@@ -20,6 +20,7 @@ function smallModel() {
 
 describe('model IO', () => {
   const dir = mkdtempSync(join(tmpdir(), 'blinknet-onnx-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('writes and reads back an identical model, atomically', () => {
     const model = smallModel();

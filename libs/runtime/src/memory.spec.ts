@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelBuilder, writeModel } from '@blinknet/onnx';
@@ -6,6 +6,7 @@ import { measureModelMemory } from './memory';
 
 describe('measureModelMemory', () => {
   const dir = mkdtempSync(join(tmpdir(), 'blinknet-memory-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   function fcModel(name: string, width: number): string {
     const b = new ModelBuilder({ name });

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -6,6 +6,7 @@ import { applyMigrations, listMigrations, MigrationError, openDatabase } from '.
 
 describe('database', () => {
   const dir = mkdtempSync(join(tmpdir(), 'blinknet-store-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('applies the committed migrations to an empty database, once', async () => {
     const file = join(dir, 'planner.db');

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { applyMigrations } from './migrations';
 
@@ -50,6 +50,7 @@ describe('schema.prisma and the committed migrations', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    rmSync(dirname(dummy), { recursive: true, force: true });
     const fromSchema = new Database(':memory:');
     fromSchema.exec(sql);
     const fromMigrations = new Database(':memory:');

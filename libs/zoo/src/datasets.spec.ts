@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatasetError, loadDataset, mnistSplitIndices, toInputBatch } from './index';
@@ -43,6 +43,7 @@ describe('Fashion-MNIST (Debian dataset-fashion-mnist)', () => {
     expect(() => loadDataset('fashion-mnist', 'test', { fashionMnistDir: empty })).toThrow(
       /apt-get install -y dataset-fashion-mnist/,
     );
+    rmSync(empty, { recursive: true, force: true });
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { countParameters, describeLayers, encodeModel, writeModel } from '@blinknet/onnx';
@@ -6,6 +6,7 @@ import { ModelSession } from '@blinknet/runtime';
 import { buildNetwork, networkFile, type PaperNetwork } from './networks';
 
 const dir = mkdtempSync(join(tmpdir(), 'blinknet-zoo-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // Parameter counts of the original Caffe models (weights + biases), checked layer by layer in the README.
 const EXPECTED: Record<PaperNetwork, { parameters: number; side: number; classes: number; layers: number }> =
