@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type AdminClient } from '@blinknet/cli';
-import { type Policy, type PolicyScope } from '@blinknet/proto/v1/admin';
+import { Policy, type PolicyScope } from '@blinknet/proto/v1/admin';
 
 const ROOT = join(__dirname, '..', '..');
 const PLANNER_BIN = join(ROOT, 'apps/planner/bin/blinknet-planner.cjs');
@@ -148,19 +148,11 @@ export function startAgent(o: AgentOptions): Promise<Daemon> {
 
 export const classScope = (deviceClass: string): PolicyScope => ({ deviceClass, deviceId: undefined });
 
-/** `client.setPolicy` with every bound left out unless given. */
+/** `client.setPolicy` for a class, with every bound left out unless given. */
 export function setPolicy(client: AdminClient, deviceClass: string, policy: Partial<Policy>) {
-  return client.setPolicy({
-    scope: classScope(deviceClass),
-    models: [],
-    latencyPercentile: 95,
-    totalLatencyMs: undefined,
-    memoryBytes: undefined,
-    storageBytes: undefined,
-    accuracyFloor: undefined,
-    latencyMargin: undefined,
-    ...policy,
-  });
+  return client.setPolicy(
+    Policy.fromPartial({ scope: classScope(deviceClass), latencyPercentile: 95, ...policy }),
+  );
 }
 
 /** Uploads a model file in one piece. */

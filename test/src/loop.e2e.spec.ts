@@ -68,15 +68,18 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const loopEnded = () =>
+/** Polls the scope's status until `ok` accepts it (every `everyMs`, up to 150 s). */
+const statusWhen = (what: string, ok: (s: GetStatusResponse) => boolean, everyMs?: number) =>
   until(
-    'the closed loop to end',
+    what,
     async () => {
       const status = await client.getStatus(scope);
-      return LOOP_ENDED.includes(status.loops[0]?.state) ? status : undefined;
+      return ok(status) ? status : undefined;
     },
     150_000,
+    everyMs,
   );
+const loopEnded = () => statusWhen('the closed loop to end', (s) => LOOP_ENDED.includes(s.loops[0]?.state));
 
 describe('the closed loop across processes', () => {
   it('reports a policy no plan can meet, and deploys nothing', async () => {
@@ -97,13 +100,9 @@ describe('the closed loop across processes', () => {
     const storageBytes = Math.round(LENET.length / 2);
     await setPolicy(client, CLASS, { models: [{ model: 'lenet5', latencyMs: undefined }], storageBytes });
     // Kill as soon as a round's deployments are queued, before the device has verified them.
-    const inFlight: GetStatusResponse = await until(
+    const inFlight: GetStatusResponse = await statusWhen(
       'a round in flight',
-      async () => {
-        const status = await client.getStatus(scope);
-        return status.loops[0]?.state === 'deploying' ? status : undefined;
-      },
-      150_000,
+      (status) => status.loops[0]?.state === 'deploying',
       50,
     );
     expect(inFlight.loops[0].detail).toBe('1 of 1 deployments in flight');
@@ -135,14 +134,10 @@ describe('the closed loop across processes', () => {
   it('converges when the agent is killed -9 while it installs a deployment, and restarted', async () => {
     const storageBytes = Math.round(LENET.length * 0.45);
     await setPolicy(client, CLASS, { models: [{ model: 'lenet5', latencyMs: undefined }], storageBytes });
-    const inFlight = await until(
+    const inFlight = await statusWhen(
       'the device to take the deployment',
-      async () => {
-        const status = await client.getStatus(scope);
-        const state = status.loops[0]?.state === 'deploying' ? status.deployments[0]?.state : undefined;
-        return state === 'downloading' || state === 'verifying' ? status : undefined;
-      },
-      150_000,
+      (s) =>
+        s.loops[0]?.state === 'deploying' && ['downloading', 'verifying'].includes(s.deployments[0]?.state),
       20,
     );
     await agent.kill();
@@ -160,13 +155,9 @@ describe('the closed loop across processes', () => {
     expect(before.loops[0].state).toBe('converged');
     const joined = await startAgent({ ...agentOptions, name: 'e2e-box-2', dataDir: join(dir, 'agent-2') });
     try {
-      const status = await until(
+      const status = await statusWhen(
         'the loop to converge again with both devices',
-        async () => {
-          const s = await client.getStatus(scope);
-          return s.loops[0].state === 'converged' && s.deployments.length === 2 ? s : undefined;
-        },
-        150_000,
+        (s) => s.loops[0].state === 'converged' && s.deployments.length === 2,
       );
       expect(status.loops[0].planId).toBe(before.loops[0].planId);
       expect(status.deployments.map((d) => [d.deviceName, d.state]).sort()).toEqual([
@@ -182,34 +173,22 @@ describe('the closed loop across processes', () => {
     const second = await startAgent({ ...agentOptions, name: 'e2e-box-3', dataDir: join(dir, 'agent-3') });
     try {
       // Both devices serve the converged plan first (the new one joined).
-      await until(
+      await statusWhen(
         'both devices on the converged plan',
-        async () => {
-          const s = await client.getStatus(scope);
-          return s.loops[0].state === 'converged' && s.deployments.length >= 2 ? s : undefined;
-        },
-        150_000,
+        (s) => s.loops[0].state === 'converged' && s.deployments.length >= 2,
       );
       const storageBytes = Math.round(LENET.length * 0.4);
       await setPolicy(client, CLASS, { models: [{ model: 'lenet5', latencyMs: undefined }], storageBytes });
-      const canary = await until(
+      const canary = await statusWhen(
         'the new round on one device',
-        async () => {
-          const s = await client.getStatus(scope);
-          return s.loops[0].state === 'deploying' ? s : undefined;
-        },
-        150_000,
+        (s) => s.loops[0].state === 'deploying',
         20,
       );
       const onPlan = (s: GetStatusResponse) => s.deployments.filter((d) => d.planId === s.loops[0].planId);
       expect(onPlan(canary)).toHaveLength(1);
-      const status = await until(
+      const status = await statusWhen(
         'the round on both devices',
-        async () => {
-          const s = await client.getStatus(scope);
-          return s.loops[0].state === 'converged' && onPlan(s).length === 2 ? s : undefined;
-        },
-        150_000,
+        (s) => s.loops[0].state === 'converged' && onPlan(s).length === 2,
       );
       expect(status.loops[0].planId).toBe(canary.loops[0].planId);
       expect(onPlan(status).map((d) => d.state)).toEqual(['active', 'active']);

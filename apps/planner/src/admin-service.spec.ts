@@ -13,7 +13,7 @@ import {
   type ListDeviceClassesResponse,
   type ListDevicesResponse,
   type ListModelVersionsResponse,
-  type Policy,
+  Policy,
   type PolicyScope,
   type PreviewPlanResponse,
   type SetPolicyResponse,
@@ -93,17 +93,7 @@ async function startAgent(deviceClass: string): Promise<Agent> {
 const lenet = () => readReferenceModel(referenceModel('lenet5-mnist'));
 const cifar = () => readReferenceModel(referenceModel('cifar10quick-fmnist'));
 const scope: PolicyScope = { deviceClass: 'x86-1t', deviceId: undefined };
-const policy = (p: Partial<Policy>): Policy => ({
-  scope,
-  models: [],
-  latencyPercentile: 95,
-  totalLatencyMs: undefined,
-  memoryBytes: undefined,
-  storageBytes: undefined,
-  accuracyFloor: undefined,
-  latencyMargin: undefined,
-  ...p,
-});
+const policy = (p: Partial<Policy>): Policy => Policy.fromPartial({ scope, latencyPercentile: 95, ...p });
 
 describe('AdminService', () => {
   it('refuses a wrong or missing admin token, writing nothing', async () => {

@@ -7,7 +7,7 @@ import { Agent } from '@blinknet/agent';
 import {
   AdminServiceClient,
   type GetStatusResponse,
-  type Policy,
+  Policy,
   type PolicyScope,
   type SetPolicyResponse,
 } from '@blinknet/proto/v1/admin';
@@ -69,17 +69,12 @@ const setPolicy = (p: Partial<Policy>) =>
   call<SetPolicyResponse>((m, cb) =>
     client.setPolicy(
       {
-        policy: {
+        policy: Policy.fromPartial({
           scope,
           models: [{ model: 'lenet5', latencyMs: undefined }],
           latencyPercentile: 95,
-          totalLatencyMs: undefined,
-          memoryBytes: undefined,
-          storageBytes: undefined,
-          accuracyFloor: undefined,
-          latencyMargin: undefined,
           ...p,
-        },
+        }),
       },
       m,
       cb,
