@@ -8,6 +8,7 @@ import {
   inferShapes,
   type ModelProto,
   SeededRandom,
+  sinkOutputs,
 } from '@blinknet/onnx';
 import {
   type FloatTensor,
@@ -196,7 +197,7 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
         cuts.set(layer, cut);
       }
       const isolated = await isolate(cut, layer, option, engine);
-      const bytes = encodeModel(isolated);
+      const bytes = encodeModel(sinkOutputs(isolated));
       const item: Item = { layer, option, inputs: modelInputs(isolated, batchSize), samples: [] };
       items.push(item);
       const session = await ModelSession.create(bytes, settings.session, `${layer} ${option}`);

@@ -53,4 +53,4 @@ export {
 } from './layers';
 export { ModelBuilder, type ConvSpec, type ModelBuilderOptions, type PoolSpec, valueInfo } from './builder';
 export { SeededRandom } from './random';
-export { extractSubgraph } from './subgraph';
+export { extractSubgraph, sinkOutputs } from './subgraph';

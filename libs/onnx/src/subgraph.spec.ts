@@ -1,7 +1,7 @@
 import { type ValueInfoProto } from '@blinknet/proto/onnx';
 import { ModelBuilder } from './builder';
 import { GraphStructureError } from './errors';
-import { extractSubgraph } from './subgraph';
+import { extractSubgraph, sinkOutputs } from './subgraph';
 
 function net() {
   const b = new ModelBuilder({ name: 'net' });
@@ -30,5 +30,17 @@ describe('extractSubgraph', () => {
   it('refuses outputs that need an input not listed', () => {
     expect(() => extractSubgraph(net(), ['relu1_out'], ['fc_out', 'conv1_out'])).toThrow(GraphStructureError);
     expect(() => extractSubgraph(net(), ['relu1_out'], ['conv1_out'])).toThrow(/graph input 'x'/);
+  });
+});
+
+describe('sinkOutputs', () => {
+  it("slices each graph output to its first element, leaving the layer's nodes as they were", () => {
+    const sub = extractSubgraph(net(), ['relu1_out'], ['conv2_out']);
+    const sunk = sinkOutputs(sub);
+    expect(sunk.graph!.node.map((n) => n.opType)).toEqual(['Conv', 'Slice']);
+    expect(sunk.graph!.node[1].input[0]).toBe('conv2_out');
+    const dims = (v: ValueInfoProto) => v.type!.tensorType!.shape!.dim.map((d) => Number(d.dimValue));
+    expect(sunk.graph!.output.map(dims)).toEqual([[1, 1, 1, 1]]);
+    expect(sunk.graph!.input).toEqual(sub.graph!.input);
   });
 });
