@@ -5,12 +5,14 @@
  * profile, plan, deploy and verify:
  * 1. every model unapproximated first, to measure its real p95, memory and storage on its device;
  * 2. then the policies that need approximation: CIFAR-10-quick + LeNet-5 together on class A under a
- *    round latency bound of 85% of what they measured; VGG-style alone on class B under latency
+ *    round latency bound of 90% of what they measured; VGG-style alone on class B under latency
  *    (85%), memory (half its weights less) and storage (50%) bounds; every model keeps >= 85%
  *    accuracy (the policies' floor; it is what keeps the latency bounds from going lower: these
- *    sub-millisecond models spend much of a run in per-run overhead no approximation removes); on
- *    the way, a memory bound under onnxruntime's per-session floor, which the planner reports
- *    infeasible instead of trying.
+ *    sub-millisecond models spend much of a run in per-run overhead no approximation removes, and
+ *    the p95 of a run this short carries the cost of the machine's timer tick, about 0.05 ms here;
+ *    at the floor, the options measured end to end save 10-25% of CIFAR-10-quick's median and about
+ *    10% of LeNet-5's); on the way, a memory bound under onnxruntime's per-session floor, which the
+ *    planner reports infeasible instead of trying.
  * Ends with a table of what was measured on the devices, and stops every process it started.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -169,7 +171,7 @@ async function main(): Promise<void> {
     // VGG-style's (3.8 MB of weights) binds.
     const bounds: Record<string, { totalLatencyMs: number; memoryBytes: number; storageBytes?: number }> = {
       [CLASS_A]: {
-        totalLatencyMs: 0.85 * sum(a, (d) => d.measured!.latencyMs),
+        totalLatencyMs: 0.9 * sum(a, (d) => d.measured!.latencyMs),
         memoryBytes: Math.round(sum(a, (d) => Number(d.measured!.memoryBytes)) + 4e6),
       },
       [CLASS_B]: {

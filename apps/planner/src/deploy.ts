@@ -260,6 +260,7 @@ export class Deployer {
       this.log.info(
         {
           model: version.model,
+          choices: rungs[0].plan.choices[version.model],
           rungs: list.map((r) => r.bytes),
           heldOutAccuracy: heldOut[version.model],
           calibration,
