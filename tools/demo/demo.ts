@@ -9,7 +9,7 @@
  *    (85%), memory (half its weights less) and storage (50%) bounds; every model keeps >= 85%
  *    accuracy (the policies' floor; it is what keeps the latency bounds from going lower: these
  *    sub-millisecond models spend much of a run in per-run overhead no approximation removes, and
- *    the p95 of a run this short carries the cost of the machine's timer tick, about 0.05 ms here;
+ *    their p95 carries 0.02-0.06 ms of periodic machine noise, about one run in 25-30 here;
  *    at the floor, the options measured end to end save 10-25% of CIFAR-10-quick's median and about
  *    10% of LeNet-5's); on the way, a memory bound under onnxruntime's per-session floor, which the
  *    planner reports infeasible instead of trying.
