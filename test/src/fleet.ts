@@ -8,8 +8,10 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { credentials } from '@grpc/grpc-js';
 import { type AdminClient } from '@blinknet/cli';
 import { Policy, type PolicyScope } from '@blinknet/proto/v1/admin';
+import { LocalRuntimeServiceClient, type ServedModel } from '@blinknet/proto/v1/runtime';
 
 const ROOT = join(__dirname, '..', '..');
 const PLANNER_BIN = join(ROOT, 'apps/planner/bin/blinknet-planner.cjs');
@@ -144,6 +146,18 @@ export function startAgent(o: AgentOptions): Promise<Daemon> {
     ...['--enrollment-secret', o.enrollmentSecret, '--log-level', 'info'],
   ];
   return startDaemon(AGENT_BIN, args, (l) => l.msg === 'local inference API listening', o);
+}
+
+/** What an agent serves now, from its local inference API. */
+export async function servedModels(agent: Daemon): Promise<ServedModel[]> {
+  const client = new LocalRuntimeServiceClient(String(agent.ready.listen), credentials.createInsecure());
+  try {
+    return await new Promise((resolve, reject) =>
+      client.listModels({}, (error, response) => (error ? reject(error) : resolve(response.models))),
+    );
+  } finally {
+    client.close();
+  }
 }
 
 export const classScope = (deviceClass: string): PolicyScope => ({ deviceClass, deviceId: undefined });

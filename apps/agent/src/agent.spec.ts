@@ -177,7 +177,7 @@ describe('jobs', () => {
     expect(memory.memory!.residentBytes).toBeGreaterThan(0);
   }, 180_000);
 
-  it('rejects an artifact whose hash does not match; the deployed model keeps serving', async () => {
+  it('rejects an artifact whose hash does not match; the deployed model keeps serving, restarts included', async () => {
     const p = await planner();
     const a = await agent(config(p, dataDir()));
     const good = p.addArtifact(lenetBytes);
@@ -192,6 +192,12 @@ describe('jobs', () => {
     expect((await a.runtime.infer('digits', input)).sha256).toBe(good.sha256);
     await waitFor(() => p.events().some((e) => e.deploymentId === 'd2' && e.detail.startsWith('failed')));
     await waitFor(() => p.events().some((e) => e.deploymentId === 'd1' && e.detail === 'active'));
+
+    // Restarted, the device serves its active release again.
+    await running.splice(running.indexOf(a), 1)[0].stop();
+    const restarted = await agent(a.config);
+    expect(restarted.runtime.current('digits').sha256).toBe(good.sha256);
+    expect((await restarted.runtime.infer('digits', input)).sha256).toBe(good.sha256);
   }, 120_000);
 });
 

@@ -116,6 +116,14 @@ export class Agent {
     const monitor = new LadderMonitor();
     let onLatency = (_model: string, _ms: number) => {};
     const runtime = new LocalRuntime(session, (model, ms) => onLatency(model, ms));
+    // After a restart the device serves what it served before (its active releases), not nothing.
+    for (const model of store.models()) {
+      try {
+        await runtime.deploy(model, store.release(model)!.current);
+      } catch (error) {
+        log.error({ model, err: toError(error).message }, 'cannot serve the active release');
+      }
+    }
     const server = new GrpcServer();
     addLocalRuntimeService(server, runtime);
     const port = await new Promise<number>((resolve, reject) =>

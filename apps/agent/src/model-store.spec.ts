@@ -176,6 +176,28 @@ describe('ModelStore', () => {
     expect(readFileSync(path)).toEqual(Buffer.from(a1));
   }, 60_000);
 
+  it('fetches an artifact again when a chunk arrived corrupted', async () => {
+    const store = await open(freshDir());
+    let first = true;
+    const src = source();
+    const corrupting: ArtifactSource = {
+      async *fetch(sha, offset, signal) {
+        for await (const chunk of src.fetch(sha, offset)) {
+          if (first && chunk.offset === CHUNK) {
+            first = false;
+            const data = Uint8Array.from(chunk.data);
+            data[7] ^= 0x01;
+            yield { ...chunk, data };
+          } else yield chunk;
+          if (signal?.aborted) return;
+        }
+      },
+    };
+    const path = await store.install(ref(a1), corrupting);
+    expect(src.fetches).toEqual([0, 0]);
+    expect(readFileSync(path)).toEqual(Buffer.from(a1));
+  }, 60_000);
+
   it('rejects bytes whose sha256 is wrong and keeps the active release', async () => {
     const dir = freshDir();
     const store = await open(dir);
@@ -188,6 +210,7 @@ describe('ModelStore', () => {
     src.add(tampered, sha256(b)); // the source serves other bytes under b's hash
     const install = store.install(ref(b), src);
     await expect(install).rejects.toThrow(ArtifactRejectedError);
+    expect(src.fetches).toEqual([0, 0, 0]); // a1, then b twice: fetched again before it is rejected
     await expect(install).rejects.toThrow(
       new RegExp(`artifact ${sha256(b)} rejected: sha256 .* is ${sha256(tampered)}, expected ${sha256(b)}`),
     );

@@ -459,9 +459,10 @@ export class ModelStore {
     try {
       ({ offset, hash } = await this.#resumePoint(partial, handle, total));
       this.#partials.set(sha256, offset);
-      // A prefix left by an earlier process may be stale (a power cut can keep a file's length but not
-      // its last bytes); on a hash mismatch it is discarded once and the artifact fetched from 0.
-      let prefixUntrusted = offset > 0;
+      // On a hash mismatch the bytes are discarded and the artifact fetched once more from 0: a chunk
+      // may have been corrupted on its way, or a prefix left by an earlier process be stale (a power
+      // cut can keep a file's length but not its last bytes). A second mismatch rejects it.
+      let refetched = false;
       let unsynced = 0;
       let attempt = 0;
       for (;;) {
@@ -511,9 +512,8 @@ export class ModelStore {
         unsynced = 0;
         const digest = hash.digest('hex');
         if (digest === sha256) break;
-        if (!prefixUntrusted)
-          reject(`sha256 of the ${total} bytes received is ${digest}, expected ${sha256}`);
-        prefixUntrusted = false;
+        if (refetched) reject(`sha256 of the ${total} bytes received is ${digest}, expected ${sha256}`);
+        refetched = true;
         attempt = 0;
         await handle.truncate(0);
         offset = 0;
