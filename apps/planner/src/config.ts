@@ -15,6 +15,8 @@ export interface PlannerConfig {
   readonly maxRounds: number;
   /** Devices each round of the closed loop goes to first; the rest once they meet the bounds. 0: all at once. */
   readonly canaryDevices?: number;
+  /** Seconds a device stays stepped down its ladder before the closed loop plans again. @default 60 */
+  readonly replanAfterS?: number;
   readonly logLevel: string;
 }
 
@@ -49,6 +51,11 @@ const SPECS: Record<keyof PlannerConfig, SettingSpec> = {
     flag: 'canary-devices',
     env: 'BLINKNET_CANARY_DEVICES',
     help: 'devices of a scope each closed-loop round is deployed to first; the rest get it once those meet the bounds (default 0: all at once)',
+  },
+  replanAfterS: {
+    flag: 'replan-after',
+    env: 'BLINKNET_REPLAN_AFTER',
+    help: 'seconds a device may stay stepped down its ladder (load the plan was not verified under) before the closed loop plans again (default 60)',
   },
   logLevel: {
     flag: 'log-level',
@@ -92,6 +99,7 @@ export function parsePlannerConfig(
       calibrationImages: integer('calibrationImages', 1) ?? 1000,
       maxRounds: integer('maxRounds', 0) ?? 3,
       canaryDevices: integer('canaryDevices', 0) ?? 0,
+      replanAfterS: integer('replanAfterS', 1) ?? 60,
       logLevel,
     },
   };

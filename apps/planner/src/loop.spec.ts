@@ -37,6 +37,7 @@ beforeAll(async () => {
       adminToken: TOKEN,
       calibrationImages: 300,
       maxRounds: 3,
+      replanAfterS: 2,
       logLevel: 'silent',
     },
     log,
@@ -120,4 +121,25 @@ describe('the closed loop', () => {
     expect(infeasible).toMatchObject({ state: 'infeasible', unreachable: ['storage'] });
     expect((await status()).deployments.map((d) => d.planId)).toEqual([loop.planId]);
   }, 600_000);
+
+  it('plans again when a device stays stepped down its ladder (more load than it was verified under)', async () => {
+    const bytes = readReferenceModel(referenceModel('lenet5-mnist'));
+    await setPolicy({
+      models: [{ model: 'lenet5', latencyMs: 1000 }],
+      storageBytes: Math.round(0.5 * bytes.length),
+    });
+    const converged = (await outcome()).loops[0];
+    expect(converged.state).toBe('converged');
+    // The device serves under load its verification did not see: every request far over the bound.
+    for (let i = 0; i < 60; i++) agent.onLatency('lenet5', 5000);
+    const until = Date.now() + 120_000;
+    let now = await status();
+    while (now.loops[0].round === converged.round || now.loops[0].state !== 'converged') {
+      if (Date.now() > until) throw new Error(`no new round: ${JSON.stringify(now.loops)}`);
+      await new Promise((r) => setTimeout(r, 500));
+      now = await status();
+    }
+    expect(now.loops[0].round).toBe(converged.round + 1);
+    expect(now.deployments[0]).toMatchObject({ state: 'active', planId: now.loops[0].planId });
+  }, 300_000);
 });

@@ -25,13 +25,14 @@ import {
   plansOfPolicy,
   type PolicyRecord,
   recordPlanMeasured,
+  runtimeEvents,
   savePlan,
 } from '@blinknet/store';
 import { type AgentServiceImpl } from './agent-service';
 import { type Deployer, InfeasiblePlanError } from './deploy';
 import { type Corrections, type PredictedFigures } from './planning';
 import { devicesInScope, queueProfiling } from './profiling';
-import { closestMeasured, jointlyMet, measuredFigures, tightestDetail } from './rounds';
+import { closestMeasured, jointlyMet, measuredFigures, tightestDetail, underPressure } from './rounds';
 
 export interface LoopSettings {
   /** Deployment rounds before a policy ends failed. @default 3 */
@@ -40,6 +41,11 @@ export interface LoopSettings {
   readonly canaryDevices?: number;
   /** How often policies are reconciled. @default 1000 */
   readonly intervalMs?: number;
+  /**
+   * A converged plan is planned again once a device has been stepped down (or over a bound at its
+   * last ladder step) this long without stepping back up. @default 60000
+   */
+  readonly replanAfterMs?: number;
 }
 
 /** Each round after the first plans for this fraction of the previous round's latency bounds. */
@@ -90,7 +96,10 @@ export class ClosedLoop {
   private async reconcile(policy: PolicyRecord): Promise<void> {
     const [latest] = await plansOfPolicy(this.db.prisma, policy.id);
     if (!latest || latest.createdAt < policy.updatedAt) return this.deployRound(policy, 1, {});
-    if (latest.measured.outcome === 'converged') await this.deployToNewDevices(policy, latest.id);
+    if (latest.measured.outcome === 'converged') {
+      if (await this.replanUnderPressure(policy, latest)) return;
+      await this.deployToNewDevices(policy, latest.id);
+    }
     if (latest.measured.outcome) return; // this policy's loop has ended (or goes on next time)
     if (latest.states.length === 0 || latest.states.some((s) => !TERMINAL.has(s))) return;
     // The newest deployment per device and model: a plan may have been deployed again.
@@ -152,6 +161,29 @@ export class ClosedLoop {
       { policy: policy.id, planId, devices: joined.map((d) => d.name), deployments: deploymentIds.length },
       'closed loop: converged plan deployed to the rest of the scope',
     );
+  }
+
+  /**
+   * Plans the next round when a device of the scope has been under pressure since some time after
+   * the plan converged (more load than it was verified under): the round's verification measures the
+   * device as it is now, and the calibration learns from it.
+   */
+  private async replanUnderPressure(
+    policy: PolicyRecord,
+    plan: { id: string; round: number; createdAt: Date; predicted: unknown },
+  ): Promise<boolean> {
+    const devices = (await devicesInScope(this.db, policy)).map((d) => d.id);
+    const models = policy.models.map((m) => m.model);
+    const events = await runtimeEvents(this.db.prisma, devices, models, plan.createdAt);
+    const pressed = underPressure(events, Date.now(), this.settings.replanAfterMs ?? 60_000);
+    if (pressed.length === 0) return false;
+    await recordPlanMeasured(this.db.prisma, plan.id, { replannedFor: pressed });
+    this.log.info(
+      { policy: policy.id, planId: plan.id, pressed },
+      'closed loop: planning again, a device has been stepping down its ladder',
+    );
+    await this.deployRound(policy, plan.round + 1, (plan.predicted as PredictedFigures).corrections ?? {});
+    return true;
   }
 
   private async deployRound(policy: PolicyRecord, round: number, corrections: Corrections): Promise<void> {

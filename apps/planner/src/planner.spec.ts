@@ -58,6 +58,7 @@ describe('parsePlannerConfig', () => {
         calibrationImages: 1000,
         maxRounds: 3,
         canaryDevices: 0,
+        replanAfterS: 60,
         logLevel: 'info',
       },
     });

@@ -53,6 +53,7 @@ export class Planner {
     const loop = new ClosedLoop(db, deployer, agents, log.child({ part: 'loop' }), {
       maxRounds: config.maxRounds,
       canaryDevices: config.canaryDevices,
+      replanAfterMs: config.replanAfterS === undefined ? undefined : 1000 * config.replanAfterS,
     });
     const admin = new AdminServiceImpl({
       db,

@@ -1,5 +1,5 @@
-import { type DeploymentRecord, type PolicyRecord } from '@blinknet/store';
-import { closestMeasured, jointlyMet, measuredFigures } from './rounds';
+import { type DeploymentRecord, type PolicyRecord, type RuntimeEventRecord } from '@blinknet/store';
+import { closestMeasured, jointlyMet, measuredFigures, underPressure } from './rounds';
 
 const policy: PolicyRecord = {
   id: 'p',
@@ -95,5 +95,34 @@ describe('a round judged against its policy', () => {
       { round: 1, measured: { devices: figures([0.25, 0.26], [29e6, 29e6]) } },
     ]);
     expect(detail).toBe('closest measured: latency 0.260 ms (round 1), memory 29.00 MB (round 1)');
+  });
+});
+
+describe('underPressure', () => {
+  const event = (deviceId: string, kind: RuntimeEventRecord['kind'], atS: number): RuntimeEventRecord => ({
+    deviceId,
+    model: 'cifar',
+    kind,
+    detail: `${kind} at ${atS}`,
+    at: new Date(atS * 1000),
+  });
+
+  it('names a device stepped down for long enough, from the first step of its spell', () => {
+    const events = [
+      event('d1', 'ladder-step-down', 10),
+      event('d1', 'bound-violated', 40),
+      event('d2', 'ladder-step-down', 50),
+    ];
+    expect(underPressure(events, 75_000, 60_000)).toEqual([
+      { deviceId: 'd1', model: 'cifar', since: new Date(10_000), detail: 'ladder-step-down at 10' },
+    ]);
+    expect(underPressure(events, 69_000, 60_000)).toEqual([]);
+  });
+
+  it('forgets a spell the device stepped back up from', () => {
+    const events = [event('d1', 'ladder-step-down', 10), event('d1', 'ladder-step-up', 30)];
+    expect(underPressure(events, 1e6, 60_000)).toEqual([]);
+    const again = [...events, event('d1', 'ladder-step-down', 100)];
+    expect(underPressure(again, 170_000, 60_000).map((p) => p.since)).toEqual([new Date(100_000)]);
   });
 });

@@ -3,7 +3,7 @@
  */
 import { formatBytes } from '@blinknet/core';
 import { type TightestFigures } from '@blinknet/planner-core';
-import { type DeploymentRecord, type PolicyRecord } from '@blinknet/store';
+import { type DeploymentRecord, type PolicyRecord, type RuntimeEventRecord } from '@blinknet/store';
 import { type ShareBasis } from './deploy';
 
 /** Whether each device's measured figures, its models together, meet the policy's bounds. */
@@ -87,4 +87,24 @@ export function tightestDetail(t: TightestFigures | undefined): string {
     `tightest on the cost model, each alone and at any accuracy: latency ${t.totalLatencyMs.toFixed(3)} ms, ` +
     `memory ${formatBytes(t.memoryBytes)}, storage ${formatBytes(t.storageBytes)}`
   );
+}
+
+/**
+ * The (device, model) pairs that have been under pressure for at least `forMs` at `now`: their
+ * runtime monitor stepped down or missed a bound, and has not stepped back up since. `events` oldest
+ * first. A short spell of load is the ladder's to absorb; one that lasts is the planner's.
+ */
+export function underPressure(
+  events: readonly RuntimeEventRecord[],
+  now: number,
+  forMs: number,
+): { deviceId: string; model: string; since: Date; detail: string }[] {
+  const spells = new Map<string, { deviceId: string; model: string; since: Date; detail: string }>();
+  for (const e of events) {
+    const key = `${e.deviceId}\0${e.model}`;
+    if (e.kind === 'ladder-step-up') spells.delete(key);
+    else if (!spells.has(key))
+      spells.set(key, { deviceId: e.deviceId, model: e.model, since: e.at, detail: e.detail });
+  }
+  return [...spells.values()].filter((s) => now - s.since.getTime() >= forMs);
 }

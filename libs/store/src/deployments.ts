@@ -280,3 +280,33 @@ export async function recordPlanMeasured(
     await tx.plan.update({ where: { id: planId }, data: { measuredJson: JSON.stringify(merged) } });
   });
 }
+
+/** What a device's runtime monitor reported outside any deployment (a ladder step or a bound it missed). */
+export interface RuntimeEventRecord {
+  readonly deviceId: string;
+  readonly model: string;
+  readonly kind: 'ladder-step-down' | 'ladder-step-up' | 'bound-violated';
+  readonly detail: string;
+  readonly at: Date;
+}
+
+/** The runtime events of `deviceIds` for `models` since `since`, oldest first. */
+export async function runtimeEvents(
+  prisma: PrismaClient,
+  deviceIds: readonly string[],
+  models: readonly string[],
+  since: Date,
+): Promise<RuntimeEventRecord[]> {
+  const rows = await prisma.event.findMany({
+    where: {
+      deviceId: { in: [...deviceIds] },
+      model: { in: [...models] },
+      deploymentId: null,
+      kind: { in: ['ladder-step-down', 'ladder-step-up', 'bound-violated'] },
+      at: { gte: since },
+    },
+    orderBy: { at: 'asc' },
+    select: { deviceId: true, model: true, kind: true, detail: true, at: true },
+  });
+  return rows as RuntimeEventRecord[];
+}

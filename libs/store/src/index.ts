@@ -68,5 +68,7 @@ export {
   type PlanInput,
   plansOfPolicy,
   recordPlanMeasured,
+  runtimeEvents,
+  type RuntimeEventRecord,
   savePlan,
 } from './deployments';
