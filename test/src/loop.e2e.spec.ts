@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdminClient } from '@blinknet/cli';
@@ -11,8 +11,6 @@ import {
   freePort,
   LOOP_ENDED,
   type PlannerOptions,
-  type LogLine,
-  servedModels,
   setPolicy,
   startAgent,
   startPlanner,
@@ -35,6 +33,8 @@ let planner: Daemon;
 let agentOptions: AgentOptions;
 let agent: Daemon;
 let client: AdminClient;
+/** The planner's warnings and errors, quoted when a wait times out. */
+const plannerTrouble: string[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'blinknet-e2e-'));
@@ -49,6 +49,9 @@ beforeAll(async () => {
     maxRounds: 3,
     // Each round goes to one device first (only the last test has two).
     canaryDevices: 1,
+    onLog: (line) => {
+      if (Number(line.level) >= 40) plannerTrouble.push(JSON.stringify(line).slice(0, 600));
+    },
   };
   planner = await startPlanner(plannerOptions);
   client = new AdminClient(`127.0.0.1:${port}`, TOKEN, 60_000);
@@ -89,7 +92,9 @@ async function statusWhen(what: string, ok: (s: GetStatusResponse) => boolean, e
       loops: last?.loops,
       deployments: last?.deployments.map((d) => [d.deviceName, d.round, d.state, d.detail]),
     });
-    throw new Error(`${(error as Error).message}; last status ${where}`);
+    throw new Error(
+      `${(error as Error).message}; last status ${where}; planner: ${plannerTrouble.slice(-5).join(' | ')}`,
+    );
   }
 }
 const loopEnded = () => statusWhen('the closed loop to end', (s) => LOOP_ENDED.includes(s.loops[0]?.state));
@@ -161,49 +166,6 @@ describe('the closed loop across processes', () => {
     expect(status.deployments).toHaveLength(1);
     expect(status.deployments[0].state).toBe('active');
     expect(Number(status.deployments[0].measured!.storageBytes)).toBeLessThanOrEqual(storageBytes);
-  }, 240_000);
-
-  it('rejects a corrupted artifact, keeps serving the previous version, and converges on whole bytes', async () => {
-    const [before] = await servedModels(agent);
-    expect(before.model).toBe('lenet5');
-    // The device is away while the next round is built; its artifacts are then corrupted on the
-    // planner's disk (one bit each, as a failing disk would), before the device fetches them.
-    await agent.stop();
-    const artifacts = join(plannerOptions.dataDir, 'artifacts');
-    const existing = new Set(readdirSync(artifacts));
-    const storageBytes = Math.round(LENET.length * 0.42);
-    await setPolicy(client, CLASS, { models: [{ model: 'lenet5', latencyMs: undefined }], storageBytes });
-    const first = await statusWhen('the round queued', (s) => s.loops[0]?.state === 'deploying', 50);
-    const fresh = readdirSync(artifacts).filter((name) => !existing.has(name));
-    expect(fresh.length).toBeGreaterThan(0);
-    for (const name of fresh) {
-      const bytes = readFileSync(join(artifacts, name));
-      bytes[bytes.length >> 1] ^= 0x10;
-      writeFileSync(join(artifacts, name), bytes);
-    }
-
-    let failure: LogLine | undefined;
-    agent = await startAgent({
-      ...agentOptions,
-      onLog: (line) => {
-        if (line.msg === 'job failed') failure ??= line;
-      },
-    });
-    await until('the device to reject the deployment', async () => failure, 60_000, 20);
-    // Fetched twice (a chunk may be corrupted on its way), rejected, and not served.
-    expect(String(failure!.err)).toMatch(
-      /rejected: sha256 of the \d+ bytes received is [0-9a-f]{64}, expected/,
-    );
-    expect((await servedModels(agent))[0].artifactSha256).toBe(before.artifactSha256);
-
-    // The next round builds the plan's artifacts again (whole bytes) and the device takes them.
-    const status = await loopEnded();
-    expect(status.loops[0].state).toBe('converged');
-    expect(status.loops[0].round).toBe(first.loops[0].round + 1);
-    expect(status.deployments[0].state).toBe('active');
-    const [now] = await servedModels(agent);
-    expect(now.artifactSha256).not.toBe(before.artifactSha256);
-    expect(fresh).toContain(`${now.artifactSha256}.onnx`);
   }, 240_000);
 
   it('deploys the converged plan to a device that joins the class afterwards', async () => {
