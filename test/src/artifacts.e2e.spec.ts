@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdminClient } from '@blinknet/cli';
+import { type GetStatusResponse } from '@blinknet/proto/v1/admin';
 import { readReferenceModel, referenceModel } from '@blinknet/zoo';
 import {
   type AgentOptions,
@@ -14,6 +15,7 @@ import {
   setPolicy,
   startAgent,
   startPlanner,
+  statusWhen as statusWhenOf,
   until,
   uploadModel,
 } from './fleet';
@@ -64,29 +66,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const loopEnded = () =>
-  until(
-    'the closed loop to end',
-    async () => {
-      const status = await client.getStatus(scope);
-      return LOOP_ENDED.includes(status.loops[0]?.state) ? status : undefined;
-    },
-    150_000,
-  );
-const statusWhen = (
-  what: string,
-  ok: (s: Awaited<ReturnType<AdminClient['getStatus']>>) => boolean,
-  everyMs?: number,
-) =>
-  until(
-    what,
-    async () => {
-      const status = await client.getStatus(scope);
-      return ok(status) ? status : undefined;
-    },
-    150_000,
-    everyMs,
-  );
+const statusWhen = (what: string, ok: (s: GetStatusResponse) => boolean, everyMs?: number) =>
+  statusWhenOf(client, scope, what, ok, { everyMs });
+const loopEnded = () => statusWhen('the closed loop to end', (s) => LOOP_ENDED.includes(s.loops[0]?.state));
 
 describe('artifacts on their way to a device', () => {
   beforeAll(async () => {

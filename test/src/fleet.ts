@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { credentials } from '@grpc/grpc-js';
 import { type AdminClient } from '@blinknet/cli';
-import { Policy, type PolicyScope } from '@blinknet/proto/v1/admin';
+import { type GetStatusResponse, Policy, type PolicyScope } from '@blinknet/proto/v1/admin';
 import { LocalRuntimeServiceClient, type ServedModel } from '@blinknet/proto/v1/runtime';
 
 const ROOT = join(__dirname, '..', '..');
@@ -195,5 +195,37 @@ export async function until<T>(
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * Polls `scope`'s status until `ok` accepts it (every `everyMs`, up to 150 s). On a timeout the
+ * error says where the loop stood (a stuck loop and a missed state look alike otherwise), and
+ * `context()` (e.g. the planner's warnings).
+ */
+export async function statusWhen(
+  client: AdminClient,
+  scope: PolicyScope,
+  what: string,
+  ok: (s: GetStatusResponse) => boolean,
+  options: { everyMs?: number; context?: () => string } = {},
+): Promise<GetStatusResponse> {
+  let last: GetStatusResponse | undefined;
+  try {
+    return await until(
+      what,
+      async () => {
+        last = await client.getStatus(scope);
+        return ok(last) ? last : undefined;
+      },
+      150_000,
+      options.everyMs,
+    );
+  } catch (error) {
+    const where = JSON.stringify({
+      loops: last?.loops,
+      deployments: last?.deployments.map((d) => [d.deviceName, d.round, d.state, d.detail]),
+    });
+    throw new Error(`${(error as Error).message}; last status ${where}; ${options.context?.() ?? ''}`);
   }
 }

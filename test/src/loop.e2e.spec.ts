@@ -13,8 +13,8 @@ import {
   type PlannerOptions,
   setPolicy,
   startAgent,
+  statusWhen as statusWhenOf,
   startPlanner,
-  until,
   uploadModel,
 } from './fleet';
 
@@ -73,30 +73,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Polls the scope's status until `ok` accepts it (every `everyMs`, up to 150 s). */
-async function statusWhen(what: string, ok: (s: GetStatusResponse) => boolean, everyMs?: number) {
-  let last: GetStatusResponse | undefined;
-  try {
-    return await until(
-      what,
-      async () => {
-        last = await client.getStatus(scope);
-        return ok(last) ? last : undefined;
-      },
-      150_000,
-      everyMs,
-    );
-  } catch (error) {
-    // Say where the loop stood: a timeout alone does not tell a stuck loop from a missed state.
-    const where = JSON.stringify({
-      loops: last?.loops,
-      deployments: last?.deployments.map((d) => [d.deviceName, d.round, d.state, d.detail]),
-    });
-    throw new Error(
-      `${(error as Error).message}; last status ${where}; planner: ${plannerTrouble.slice(-5).join(' | ')}`,
-    );
-  }
-}
+const statusWhen = (what: string, ok: (s: GetStatusResponse) => boolean, everyMs?: number) =>
+  statusWhenOf(client, scope, what, ok, {
+    everyMs,
+    context: () => `planner: ${plannerTrouble.slice(-5).join(' | ')}`,
+  });
 const loopEnded = () => statusWhen('the closed loop to end', (s) => LOOP_ENDED.includes(s.loops[0]?.state));
 
 describe('the closed loop across processes', () => {

@@ -19,6 +19,7 @@ import { type Logger } from 'pino';
 import { PreconditionError, toError } from '@blinknet/core';
 import { type TightestFigures } from '@blinknet/planner-core';
 import {
+  type DeviceSummary,
   listDeployments,
   listPolicies,
   type OpenedDatabase,
@@ -97,8 +98,9 @@ export class ClosedLoop {
     const [latest] = await plansOfPolicy(this.db.prisma, policy.id);
     if (!latest || latest.createdAt < policy.updatedAt) return this.deployRound(policy, 1, {});
     if (latest.measured.outcome === 'converged') {
-      if (await this.replanUnderPressure(policy, latest)) return;
-      await this.deployToNewDevices(policy, latest.id);
+      const devices = await devicesInScope(this.db, policy);
+      if (await this.replanUnderPressure(policy, latest, devices)) return;
+      await this.deployToNewDevices(policy, latest.id, devices);
     }
     if (latest.measured.outcome) return; // this policy's loop has ended (or goes on next time)
     if (latest.states.length === 0 || latest.states.some((s) => !TERMINAL.has(s))) return;
@@ -148,12 +150,14 @@ export class ClosedLoop {
    * canaries, and those that joined since; the loop then goes on as for any round (a device that
    * cannot meet the bounds starts the next).
    */
-  private async deployToNewDevices(policy: PolicyRecord, planId: string): Promise<void> {
+  private async deployToNewDevices(
+    policy: PolicyRecord,
+    planId: string,
+    devices: readonly DeviceSummary[],
+  ): Promise<void> {
     const served = new Set((await listDeployments(this.db.prisma, { planId })).map((d) => d.deviceId));
     // Only devices connected now: one that is away gets it when it is back (the next pass).
-    const joined = (await devicesInScope(this.db, policy)).filter(
-      (d) => !served.has(d.id) && this.agents.connected(d.id),
-    );
+    const joined = devices.filter((d) => !served.has(d.id) && this.agents.connected(d.id));
     if (joined.length === 0) return;
     const deploymentIds = await this.deployer.redeploy(policy, planId, joined);
     await recordPlanMeasured(this.db.prisma, planId, { outcome: undefined });
@@ -171,10 +175,15 @@ export class ClosedLoop {
   private async replanUnderPressure(
     policy: PolicyRecord,
     plan: { id: string; round: number; createdAt: Date; predicted: unknown },
+    devices: readonly DeviceSummary[],
   ): Promise<boolean> {
-    const devices = (await devicesInScope(this.db, policy)).map((d) => d.id);
     const models = policy.models.map((m) => m.model);
-    const events = await runtimeEvents(this.db.prisma, devices, models, plan.createdAt);
+    const events = await runtimeEvents(
+      this.db.prisma,
+      devices.map((d) => d.id),
+      models,
+      plan.createdAt,
+    );
     const pressed = underPressure(events, Date.now(), this.settings.replanAfterMs ?? 60_000);
     if (pressed.length === 0) return false;
     await recordPlanMeasured(this.db.prisma, plan.id, { replannedFor: pressed });
