@@ -14,13 +14,7 @@ import {
   type ProfileJob,
   type WatchJobsResponse,
 } from '@blinknet/proto/v1/agent';
-import {
-  deviceFacts,
-  measureLatency,
-  measureModelMemory,
-  ModelSession,
-  type SessionOptions,
-} from '@blinknet/runtime';
+import { deviceFacts, measureModelMemory, ModelSession, type SessionOptions } from '@blinknet/runtime';
 import { type AgentConfig } from './config';
 import { type DeviceIdentity, loadOrRegister } from './identity';
 import { LocalRuntime } from './local-runtime';
@@ -32,25 +26,10 @@ import { modelInputs, profileModel } from './profiler';
 import { Reporter } from './reporter';
 import { addLocalRuntimeService } from './runtime-server';
 import { Spool } from './spool';
+import { verifyModel } from './verify';
 
 /** How often the resident memory of the served models is checked against their bounds. */
 const MEMORY_CHECK_MS = 5_000;
-
-/** Runs on which a deployment's latency bound is verified on the device, at least (in each window). */
-export const VERIFY_RUNS = 200;
-/**
- * ...for at least this long: 200 runs of a sub-millisecond model take a fraction of a scheduler
- * hiccup, which alone would then decide the p95.
- */
-const VERIFY_WINDOW_MS = 1_000;
-/**
- * Windows timed back to back; the median one's p95 judges (odd). On a small shared device the p95 of
- * a sub-millisecond model moves by 10-20% from one second to the next: one window, whether it is
- * the original's or a candidate's, would decide by luck.
- */
-const VERIFY_WINDOWS = 3;
-/** Untimed running before the verification is timed. */
-const VERIFY_WARMUP_MS = 500;
 
 /** The running daemon: registration, reporting, jobs, model store and local inference. */
 export class Agent {
@@ -380,45 +359,26 @@ export class Agent {
     return measurements;
   }
 
-  /** Measures the served variant: p95 over VERIFY_RUNS runs, resident memory, artifact bytes. */
+  /** Measures the served variant (verifyModel) and checks it against the deployment's bounds. */
   private async verify(jobId: string, job: DeployJob, path: string) {
     const subject: Subject = { jobId, modelSha256: job.ladder[0].sha256 };
-    const session = await ModelSession.create(path, { intraOpThreads: this.config.threads });
-    const dims = session.inputDims[0].map((d) => (d > 0 ? d : 1));
-    let latency;
-    try {
-      const count = dims.reduce((a, b) => a * b, 1);
-      const input = { data: Float32Array.from({ length: count }, (_, i) => Math.sin(i)), dims };
-      // Half a second of warm-up first: right after a session is built, background GC and compiler
-      // threads slow the first runs several-fold on a small machine (see the profiler).
-      const feeds = { [session.inputNames[0]]: input };
-      const timing = { timedRuns: VERIFY_RUNS, minTimedMs: VERIFY_WINDOW_MS, maxTimedRuns: 100_000 };
-      const windows = [await measureLatency(session, feeds, { ...timing, minWarmupMs: VERIFY_WARMUP_MS })];
-      while (windows.length < VERIFY_WINDOWS) windows.push(await measureLatency(session, feeds, timing));
-      windows.sort((x, y) => x.stats.p95Ms - y.stats.p95Ms);
-      latency = windows[windows.length >> 1];
-      this.log.info(
-        {
-          model: job.model,
-          windows: windows.map((w) => ({
-            runs: w.stats.runs,
-            medianMs: w.stats.medianMs,
-            p95Ms: w.stats.p95Ms,
-          })),
-        },
-        'latency verified',
-      );
-    } finally {
-      await session.dispose();
-    }
-    const memory = await measureModelMemory(
-      path,
-      { [session.inputNames[0]]: dims },
+    const {
+      latency,
+      windows,
+      memory,
+      weightBytes: weights,
+    } = await verifyModel(path, { threads: this.config.threads });
+    this.log.info(
       {
-        intraOpThreads: this.config.threads,
+        model: job.model,
+        windows: windows.map((w) => ({
+          runs: w.stats.runs,
+          medianMs: w.stats.medianMs,
+          p95Ms: w.stats.p95Ms,
+        })),
       },
+      'latency verified',
     );
-    const weights = weightBytes(decodeModel(readFileSync(path), path));
     const storageBytes = job.ladder.reduce((n, r) => n + r.bytes, 0);
     const bounds = job.bounds;
     const violations: DeviceEvent[] = [];

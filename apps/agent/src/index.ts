@@ -9,3 +9,4 @@ export {
 } from './profiler';
 export { Agent } from './agent';
 export { type AgentConfig, parseAgentConfig } from './config';
+export { type Verified, verifyModel, type VerifySettings, VERIFY_RUNS } from './verify';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { type Logger } from 'pino';
 import { toError } from '@blinknet/core';
 import { applyPlan } from '@blinknet/approx';
-import { decodeModel, encodeModel } from '@blinknet/onnx';
+import { decodeModel, encodeModel, type ModelProto } from '@blinknet/onnx';
 import { CalibrationRunner, type FloatTensor, ModelSession, OrtMatrixEngine } from '@blinknet/runtime';
 import {
   listModelVersions,
@@ -112,6 +112,36 @@ function alternate(split: ImageDataset): ImageDataset {
   return { ...split, images, labels };
 }
 
+/**
+ * A labelled data set's calibration split (the even images of its test split, capped), its held-out
+ * split (the odd ones) and the train images data-aware options fit on, for a model of input `dims`.
+ */
+export function labelledSplits(
+  dataset: DatasetName,
+  dims: readonly number[],
+  settings: Required<AccuracySettings>,
+): { calibration: EvalSet; heldOut: EvalSet; activations: FloatTensor } {
+  const layout = datasetLayout(dataset, dims);
+  const test = alternate(loadDataset(dataset, 'test'));
+  const train = loadDataset(dataset, 'train');
+  const side = dims[2];
+  const half = Math.floor(test.count / 2);
+  const part = (from: number, count: number): EvalSet => ({
+    count,
+    labels: test.labels.subarray(from, from + count),
+    batch: (start, end) => ({
+      data: toInputBatch(test, from + start, from + end, layout),
+      dims: [end - start, layout.channels, side, side],
+    }),
+  });
+  const fit = Math.min(settings.activationImages, train.count);
+  return {
+    calibration: part(0, Math.min(settings.calibrationImages, half)),
+    heldOut: part(half, test.count - half),
+    activations: { data: toInputBatch(train, 0, fit, layout), dims: [fit, layout.channels, side, side] },
+  };
+}
+
 /** The calibration and held-out sets of a version and the inputs its data-aware options fit on. */
 export async function evaluationData(
   version: ModelVersionRecord,
@@ -122,28 +152,7 @@ export async function evaluationData(
   const dims = version.inputDims;
   const per = dims.slice(1).reduce((a, b) => a * b, 1);
   const supplied = join(dataDir, inputsPath(version.storagePath));
-  if (version.datasetId) {
-    const dataset = version.datasetId as DatasetName;
-    const layout = datasetLayout(dataset, dims);
-    const test = alternate(loadDataset(dataset, 'test'));
-    const train = loadDataset(dataset, 'train');
-    const side = dims[2];
-    const half = Math.floor(test.count / 2);
-    const part = (from: number, count: number): EvalSet => ({
-      count,
-      labels: test.labels.subarray(from, from + count),
-      batch: (start, end) => ({
-        data: toInputBatch(test, from + start, from + end, layout),
-        dims: [end - start, layout.channels, side, side],
-      }),
-    });
-    const fit = Math.min(settings.activationImages, train.count);
-    return {
-      calibration: part(0, Math.min(settings.calibrationImages, half)),
-      heldOut: part(half, test.count - half),
-      activations: { data: toInputBatch(train, 0, fit, layout), dims: [fit, layout.channels, side, side] },
-    };
-  }
+  if (version.datasetId) return labelledSplits(version.datasetId as DatasetName, dims, settings);
   // No labels: the original model's own predictions on the supplied (or seeded random) inputs are.
   const labelled = async (all: FloatTensor): Promise<EvalSet> => {
     const count = all.dims[0];
@@ -184,6 +193,33 @@ export async function evaluationData(
     heldOut: await labelled(randomInputs(dims, settings.agreementInputs, 2)),
     activations: randomInputs(dims, settings.activationImages, 3),
   };
+}
+
+/** What a model's options are evaluated against: the original's predictions on the calibration split. */
+export interface AccuracyReference {
+  readonly model: ModelProto;
+  readonly inputName: string;
+  readonly calibration: EvalSet;
+  readonly original: { readonly accuracy: number; readonly predictions: Uint8Array };
+  readonly context: { readonly engine: OrtMatrixEngine; readonly calibration: CalibrationRunner };
+}
+
+/**
+ * The accuracy a single (layer, option) leaves on the calibration split, counting every changed
+ * prediction as lost: an upper bound on the accuracy drop (flips in both directions cancel in
+ * accuracy, not in flips), far less noisy than the difference of two accuracies on a few hundred
+ * images, and it keeps the additive model pessimistic.
+ */
+export async function optionAccuracy(
+  reference: AccuracyReference,
+  layer: string,
+  option: string,
+): Promise<number> {
+  const { model, original } = reference;
+  if (option === 'exact') return original.accuracy;
+  const file = encodeModel(await applyPlan(model, { [layer]: option }, reference.context));
+  const approximated = await top1(file, reference.calibration, reference.inputName);
+  return original.accuracy - flipRate(original.predictions, approximated.predictions);
 }
 
 /**
@@ -259,22 +295,12 @@ export class AccuracyWorker {
     log.info({ options: todo.length, images: calibration.count }, 'accuracy model started');
     const engine = new OrtMatrixEngine();
     const context = { engine, calibration: new CalibrationRunner({ [version.inputName]: activations }) };
+    const reference = { model, inputName: version.inputName, calibration, original, context };
     try {
       let done = 0;
       for (const o of todo) {
         if (this.stopped) return;
-        // Every changed prediction counts as lost: an upper bound on the accuracy drop (flips in
-        // both directions cancel in accuracy, not in flips), far less noisy than the difference
-        // of two accuracies on a few hundred images, and it keeps the additive model pessimistic.
-        const approximated =
-          o.option === 'exact'
-            ? original
-            : await top1(
-                encodeModel(await applyPlan(model, { [o.layer]: o.option }, context)),
-                calibration,
-                version.inputName,
-              );
-        const accuracy = baseline - flipRate(original.predictions, approximated.predictions);
+        const accuracy = await optionAccuracy(reference, o.layer, o.option);
         await setOptionAccuracy(this.db.prisma, version.id, o.layer, o.option, accuracy);
         if (++done % 10 === 0) log.info({ done, of: todo.length }, 'accuracy model progress');
       }

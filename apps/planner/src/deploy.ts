@@ -30,8 +30,8 @@ import {
 import { type AccuracySettings, evaluationData, flipRate, top1, withDefaults } from './accuracy';
 import { type AgentServiceImpl } from './agent-service';
 import {
+  correctLosses,
   type Corrections,
-  type ModelCorrection,
   planPolicy,
   type PlanOptions,
   type PlanResult,
@@ -60,9 +60,7 @@ export class InfeasiblePlanError extends PreconditionError {
 }
 
 /** Re-solves after measuring a plan's accuracy, at most (the last plan is kept whatever it measured). */
-const ACCURACY_ATTEMPTS = 4;
-/** Measured loss (fraction of changed predictions) a plan may exceed its prediction by. */
-const ACCURACY_TOLERANCE = 0.01;
+export const ACCURACY_ATTEMPTS = 4;
 
 interface Workspace {
   readonly version: ModelVersionRecord;
@@ -172,8 +170,7 @@ export class Deployer {
 
   /**
    * Measures each model of the plan on the calibration split (the share of changed predictions, as
-   * the accuracy model counts loss). Options of a model whose plan loses more than predicted (beyond
-   * ACCURACY_TOLERANCE) are charged the measured / predicted ratio; returns the new corrections, or
+   * the accuracy model counts loss); returns the corrections this calls for (correctLosses), or
    * undefined when every model is within tolerance.
    */
   private async checkAccuracy(
@@ -182,33 +179,26 @@ export class Deployer {
     workspaces: Map<string, Workspace>,
   ): Promise<Corrections | undefined> {
     const plan = result.solution as FeasiblePlan;
-    const next: Record<string, ModelCorrection> = { ...corrections };
-    let changed = false;
+    const measured: Record<string, number> = {};
     for (const { version } of result.models) {
       const choices = plan.choices[version.model];
-      const chosen = Object.entries(choices).filter(([, option]) => option !== 'exact');
-      if (chosen.length === 0) continue;
+      if (Object.values(choices).every((option) => option === 'exact')) continue;
       const w = await this.workspace(version, workspaces);
       const file = encodeModel(await applyPlan(w.model, choices, w.context));
-      const measured = flipRate(
+      measured[version.model] = flipRate(
         w.original,
         (await top1(file, w.data.calibration, version.inputName)).predictions,
       );
-      const predicted = plan.perModel[version.model].loss / 100;
       this.log.info(
-        { model: version.model, predictedLoss: predicted, measuredLoss: measured },
+        {
+          model: version.model,
+          predictedLoss: plan.perModel[version.model].loss / 100,
+          measuredLoss: measured[version.model],
+        },
         'plan accuracy checked',
       );
-      if (measured <= predicted + ACCURACY_TOLERANCE) continue;
-      const ratio = measured / Math.max(predicted, ACCURACY_TOLERANCE);
-      const before: ModelCorrection = next[version.model] ?? {};
-      const lossScale = { ...before.lossScale };
-      for (const [layer, option] of chosen)
-        lossScale[`${layer} ${option}`] = (lossScale[`${layer} ${option}`] ?? 1) * ratio;
-      next[version.model] = { ...before, lossScale };
-      changed = true;
     }
-    return changed ? next : undefined;
+    return correctLosses(corrections, plan, measured);
   }
 
   /** Builds the plan's and its ladder's artifacts, stores the plan and queues its deployments. */

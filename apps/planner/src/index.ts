@@ -1,3 +1,24 @@
 export { AgentServiceImpl, type AgentServiceOptions, CHUNK_BYTES } from './agent-service';
 export { type PlannerConfig, parsePlannerConfig } from './config';
 export { Planner } from './planner';
+export {
+  type AccuracyReference,
+  type AccuracySettings,
+  type EvalSet,
+  labelledSplits,
+  flipRate,
+  optionAccuracy,
+  top1,
+  withDefaults as accuracySettings,
+} from './accuracy';
+export {
+  calibrate,
+  type Calibration,
+  calibrationFromPlans,
+  type MeasuredPlan,
+  rawFigures,
+  type RawFigures,
+} from './calibration';
+export { LATENCY_HEADROOM } from './loop';
+export { ACCURACY_ATTEMPTS } from './deploy';
+export { correctLosses, type Corrections, corrected } from './planning';

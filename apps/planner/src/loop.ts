@@ -50,7 +50,7 @@ export interface LoopSettings {
 }
 
 /** Each round after the first plans for this fraction of the previous round's latency bounds. */
-const LATENCY_HEADROOM = 0.95;
+export const LATENCY_HEADROOM = 0.95;
 const TERMINAL = new Set(['active', 'failed', 'rolled-back']);
 
 export type LoopOutcome = 'converged' | 'failed' | 'infeasible';

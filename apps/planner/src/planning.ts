@@ -5,6 +5,7 @@
 import { PreconditionError } from '@blinknet/core';
 import {
   classCosts,
+  type FeasiblePlan,
   type Figures,
   type ModelProblem,
   modelProblem,
@@ -116,7 +117,7 @@ async function calibrationOf(
 }
 
 /** The problem with the accuracy checks' corrections folded into its options' losses. */
-function corrected(problem: ModelProblem, correction: ModelCorrection | undefined): ModelProblem {
+export function corrected(problem: ModelProblem, correction: ModelCorrection | undefined): ModelProblem {
   if (!correction?.lossScale) return problem;
   const scale = correction.lossScale;
   return {
@@ -126,6 +127,37 @@ function corrected(problem: ModelProblem, correction: ModelCorrection | undefine
       options: l.options.map((o) => ({ ...o, loss: o.loss * (scale[`${l.layer} ${o.option}`] ?? 1) })),
     })),
   };
+}
+
+/** Measured loss (fraction of changed predictions) a plan may exceed its prediction by. */
+export const ACCURACY_TOLERANCE = 0.01;
+
+/**
+ * The corrections after an accuracy check: the options of each model whose plan lost (`measured`,
+ * fraction of changed predictions on the calibration split, per model) more than predicted beyond
+ * ACCURACY_TOLERANCE are charged the measured / predicted ratio. Undefined when every model is within
+ * tolerance.
+ */
+export function correctLosses(
+  corrections: Corrections,
+  plan: FeasiblePlan,
+  measured: Readonly<Record<string, number>>,
+): Corrections | undefined {
+  const next: Record<string, ModelCorrection> = { ...corrections };
+  let changed = false;
+  for (const [model, loss] of Object.entries(measured)) {
+    const predicted = plan.perModel[model].loss / 100;
+    if (loss <= predicted + ACCURACY_TOLERANCE) continue;
+    const ratio = loss / Math.max(predicted, ACCURACY_TOLERANCE);
+    const lossScale = { ...next[model]?.lossScale };
+    for (const [layer, option] of Object.entries(plan.choices[model])) {
+      if (option !== 'exact')
+        lossScale[`${layer} ${option}`] = (lossScale[`${layer} ${option}`] ?? 1) * ratio;
+    }
+    next[model] = { ...next[model], lossScale };
+    changed = true;
+  }
+  return changed ? next : undefined;
 }
 
 /** What a model costs with every layer exact, on the same cost model. */

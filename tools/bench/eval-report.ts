@@ -1,0 +1,366 @@
+/**
+ * The evaluation's report: summary figures against the targets, a table per cell, the infeasible
+ * cells, and two PNG plots rendered with Vega-Lite (accuracy loss against the latency bound; the
+ * cost model's latency against the measured one). Written beside the results JSON as eval.md; a full
+ * run is also written to docs/evaluation.md with its plots under docs/evaluation/.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import type { Cell, EvalResults, Measured, Outcome, Round } from './eval';
+import { median } from './machine';
+
+const DOCS = join(__dirname, '..', '..', 'docs');
+
+const last = (o: Outcome): Round | undefined => o.rounds[o.rounds.length - 1];
+const allMet = (r: Round | undefined) => r !== undefined && r.met.latency && r.met.memory && r.met.storage;
+const sum = (measured: Readonly<Record<string, Measured>>, key: 'p95Ms' | 'memoryBytes' | 'storageBytes') =>
+  Object.values(measured).reduce((n, m) => n + m[key], 0);
+const pct = (n: number, of: number) => (of === 0 ? '-' : `${((100 * n) / of).toFixed(0)}% (${n}/${of})`);
+
+/** Mean held-out accuracy loss (points) over the cell's trained models; undefined for untrained ones. */
+function accuracyLoss(results: EvalResults, round: Round): number | undefined {
+  const losses = Object.entries(round.measured).flatMap(([id, m]) => {
+    const original = results.models.find((x) => x.id === id)!.original.accuracy;
+    return original === undefined || m.accuracy === undefined ? [] : [(original - m.accuracy) * 100];
+  });
+  return losses.length === 0 ? undefined : losses.reduce((a, b) => a + b, 0) / losses.length;
+}
+
+interface Row {
+  readonly cell: Cell;
+  readonly outcome: Outcome;
+  readonly first?: Round;
+  readonly final?: Round;
+  readonly loss?: number;
+  readonly speedup?: number;
+}
+
+function rows(results: EvalResults): Row[] {
+  return results.outcomes.map((outcome) => {
+    const cell = results.cells.find((c) => c.id === outcome.cell)!;
+    const final = last(outcome);
+    const original = cell.models.reduce(
+      (n, id) => n + results.models.find((m) => m.id === id)!.original.p95Ms,
+      0,
+    );
+    return {
+      cell,
+      outcome,
+      first: outcome.rounds[0],
+      final,
+      loss: final && accuracyLoss(results, final),
+      speedup: final && original / sum(final.measured, 'p95Ms'),
+    };
+  });
+}
+
+/** Relative error of the cost model's whole-model latency against the measured p95, per model of round 1. */
+function predictionErrors(all: readonly Row[]) {
+  return all.flatMap((r) =>
+    r.first
+      ? Object.entries(r.first.costModelMs).map(([id, predicted]) => ({
+          model: id,
+          strategy: r.outcome.strategy,
+          predicted,
+          measured: r.first!.measured[id].p95Ms,
+          error: Math.abs(predicted / r.first!.measured[id].p95Ms - 1),
+        }))
+      : [],
+  );
+}
+
+function summaryTable(all: readonly Row[], strategies: readonly string[]): string[] {
+  const lines = [
+    '| strategy | cells | planned | met, 1st deployment | met, after the loop | latency met 1st / after | memory met | storage met | mean accuracy loss (met, trained) | mean speed-up (met) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const s of strategies) {
+    const own = all.filter((r) => r.outcome.strategy === s);
+    const planned = own.filter((r) => r.first);
+    const of = (bound: Cell['bound']) => planned.filter((r) => r.cell.bound === bound);
+    const met = own.filter((r) => allMet(r.final));
+    const losses = met.flatMap((r) => (r.loss === undefined ? [] : [r.loss]));
+    const speedups = met.flatMap((r) => (r.speedup === undefined ? [] : [r.speedup]));
+    const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
+    lines.push(
+      `| ${s} | ${own.length} | ${planned.length} | ${pct(planned.filter((r) => allMet(r.first)).length, planned.length)} | ` +
+        `${pct(met.length, planned.length)} | ${pct(of('latency').filter((r) => r.first!.met.latency).length, of('latency').length)} / ` +
+        `${pct(of('latency').filter((r) => r.final!.met.latency).length, of('latency').length)} | ` +
+        `${pct(of('memory').filter((r) => r.final!.met.memory).length, of('memory').length)} | ` +
+        `${pct(of('storage').filter((r) => r.final!.met.storage).length, of('storage').length)} | ` +
+        `${losses.length ? `${mean(losses).toFixed(2)} pts (${losses.length} cells)` : '-'} | ` +
+        `${speedups.length ? `${mean(speedups).toFixed(2)}x` : '-'} |`,
+    );
+  }
+  return lines;
+}
+
+function figure(cell: Cell, round: Round): string {
+  switch (cell.bound) {
+    case 'latency':
+      return `${sum(round.measured, 'p95Ms').toFixed(3)} / ${cell.bounds.latencyMs!.toFixed(3)} ms`;
+    case 'memory':
+      return `${(sum(round.measured, 'memoryBytes') / 1e6).toFixed(2)} / ${(cell.bounds.memoryBytes! / 1e6).toFixed(2)} MB`;
+    case 'storage':
+      return `${(sum(round.measured, 'storageBytes') / 1e6).toFixed(3)} / ${(cell.bounds.storageBytes! / 1e6).toFixed(3)} MB`;
+  }
+}
+
+function cellTable(all: readonly Row[]): string[] {
+  const lines = [
+    '| cell | strategy | measured / bound (final) | met 1st | met | rounds | accuracy loss | speed-up | planning | cost model / measured p95 (round 1) |',
+    '|---|---|---:|:-:|:-:|---:|---:|---:|---:|---|',
+  ];
+  for (const r of all) {
+    if (!r.final) {
+      lines.push(
+        `| ${r.cell.id} | ${r.outcome.strategy} | no plan: ${r.outcome.unreachable?.join(', ')} | - | - | - | - | - | - | - |`,
+      );
+      continue;
+    }
+    const ratio = Object.entries(r.first!.costModelMs)
+      .map(([id, p]) => `${id} ${p.toFixed(3)}/${r.first!.measured[id].p95Ms.toFixed(3)}`)
+      .join(', ');
+    lines.push(
+      `| ${r.cell.id} | ${r.outcome.strategy} | ${figure(r.cell, r.final)} | ${allMet(r.first) ? 'yes' : 'no'} | ` +
+        `${allMet(r.final) ? 'yes' : '**no**'} | ${r.outcome.rounds.length} | ${r.loss === undefined ? '-' : `${r.loss.toFixed(2)} pts`} | ` +
+        `${r.speedup!.toFixed(2)}x | ${r.outcome.rounds.reduce((n, x) => n + x.planningMs, 0).toFixed(0)} ms | ${ratio} |`,
+    );
+  }
+  return lines;
+}
+
+/** Cells where BlinkNet and a baseline both met the bounds and the baseline kept more accuracy. */
+function blinknetBehind(all: readonly Row[]): string[] {
+  const lines: string[] = [];
+  for (const r of all.filter(
+    (x) => x.outcome.strategy === 'blinknet' && allMet(x.final) && x.loss !== undefined,
+  )) {
+    for (const other of all.filter(
+      (x) =>
+        x.cell.id === r.cell.id &&
+        x.outcome.strategy !== 'blinknet' &&
+        allMet(x.final) &&
+        x.loss !== undefined,
+    )) {
+      if (other.loss! < r.loss! - 1e-9) {
+        lines.push(
+          `- ${r.cell.id}: ${other.outcome.strategy} lost ${other.loss!.toFixed(2)} pts, BlinkNet ${r.loss!.toFixed(2)} pts`,
+        );
+      }
+    }
+  }
+  return lines;
+}
+
+async function png(spec: vl.TopLevelSpec, path: string): Promise<void> {
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  await view.finalize();
+  const image = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, background: 'white' }).render();
+  writeFileSync(path, image.asPng());
+}
+
+async function plots(results: EvalResults, all: readonly Row[], dir: string): Promise<string[]> {
+  const accuracy = all
+    .filter(
+      (r) => r.cell.bound === 'latency' && r.cell.models.length === 1 && r.final && r.loss !== undefined,
+    )
+    .map((r) => ({
+      model: r.cell.models[0],
+      strategy: r.outcome.strategy,
+      bound: r.cell.fraction * 100,
+      loss: r.loss!,
+      met: allMet(r.final) ? 'met' : 'missed',
+    }));
+  const errors = predictionErrors(all);
+  const files = ['accuracy-vs-latency-bound.png', 'predicted-vs-measured.png'];
+  await png(
+    {
+      title: 'Accuracy loss (held-out) against the latency bound',
+      data: { values: accuracy },
+      facet: { column: { field: 'model', type: 'nominal', title: null } },
+      spec: {
+        width: 220,
+        height: 200,
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: {
+            field: 'bound',
+            type: 'quantitative',
+            title: 'latency bound (% of original p95)',
+            scale: { reverse: true },
+          },
+          y: { field: 'loss', type: 'quantitative', title: 'accuracy loss (points)' },
+          color: { field: 'strategy', type: 'nominal' },
+          shape: { field: 'met', type: 'nominal', title: 'bound' },
+        },
+      },
+    },
+    join(dir, files[0]),
+  );
+  const extent = errors.flatMap((e) => [e.predicted, e.measured]);
+  const [lo, hi] = [Math.min(...extent), Math.max(...extent)];
+  await png(
+    {
+      title: `Cost model against measured p95, round 1 (${results.threads} thread)`,
+      width: 360,
+      height: 360,
+      layer: [
+        {
+          data: {
+            values: [
+              { x: lo, y: lo },
+              { x: hi, y: hi },
+            ],
+          },
+          mark: { type: 'line', color: 'gray', strokeDash: [4, 4] },
+          encoding: {
+            x: { field: 'x', type: 'quantitative', scale: { type: 'log' } },
+            y: { field: 'y', type: 'quantitative', scale: { type: 'log' } },
+          },
+        },
+        {
+          data: { values: errors },
+          mark: { type: 'point', filled: true, opacity: 0.7 },
+          encoding: {
+            x: { field: 'predicted', type: 'quantitative', title: 'predicted (ms)', scale: { type: 'log' } },
+            y: {
+              field: 'measured',
+              type: 'quantitative',
+              title: 'measured p95 (ms)',
+              scale: { type: 'log' },
+            },
+            color: { field: 'model', type: 'nominal' },
+          },
+        },
+      ],
+    },
+    join(dir, files[1]),
+  );
+  return files;
+}
+
+function markdown(
+  results: EvalResults,
+  all: readonly Row[],
+  images: readonly string[],
+  command: string,
+): string {
+  const strategies = [...new Set(results.outcomes.map((o) => o.strategy))];
+  const blinknet = all.filter((r) => r.outcome.strategy === 'blinknet');
+  const planned = blinknet.filter((r) => r.first);
+  const latency = planned.filter((r) => r.cell.bound === 'latency');
+  const trainedMet = blinknet.filter((r) => allMet(r.final) && r.loss !== undefined);
+  const errors = predictionErrors(all);
+  const ownErrors = errors.filter((e) => e.strategy === 'blinknet');
+  const machine = results.machine;
+  const behind = blinknetBehind(all);
+  const infeasible = blinknet.filter((r) => !r.first);
+  const lines = [
+    '# Evaluation: bounds met on the device, and the accuracy kept',
+    '',
+    `Reproduce: \`${command}\` (${results.quick ? 'quick mode: a smoke test' : 'the full grid'}; ${(results.seconds / 60).toFixed(1)} min here).`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, ` +
+      `${machine.platform}, Node ${machine.node}, onnxruntime-node ${machine.onnxruntime} (CPU), ` +
+      `${results.threads} intra-op thread(s) as the emulated device.`,
+    '',
+    '## How it was measured',
+    '',
+    "- Each model's option ladder is profiled as an agent profiles it; that is the class's cost model. The original model is measured as an agent verifies a deployment.",
+    "- A cell bounds one figure at a fraction of the original's (summed over the models that share the device in a joint cell: a round runs them one after another). Every plan is built and measured as an agent verifies a deployment: " +
+      `latency = p95 of the median of ${results.verify.small.windows ?? 3} back-to-back window(s) (>= 200 runs and >= 1 s each; ImageNet-shaped networks: >= 10 runs, <= 2 s each), ` +
+      'memory = resident bytes the model adds in a fresh process, storage = artifact bytes. A plan chosen in several cells is measured once.',
+    "- Accuracy: top-1 on the held-out split (the odd images of the test split; the planner's accuracy model uses the even ones). CaffeNet and VGG16 have no trained weights here: their cells report bounds only, and their options are ranked by a proxy (share of the layer's operations removed).",
+    `- Strategies: **blinknet** = the planner's exact solver, re-planning a cell whose bounds the device missed on a cost model calibrated with what it measured (at most ${Math.max(...results.outcomes.map((o) => o.rounds.length), 1)} rounds seen, the loop's default limit is 3), each round planning for 0.95x the previous latency bound; **uniform** = one ladder level for every layer; **greedy** = NetAdapt-style; **lowrank-only / prune-only / int8-only** = the exact solver on one technique (trained models only). Baselines deploy once.`,
+    '- Each cell starts from the uncalibrated cost model: round 1 is what the planner predicts without feedback from the device.',
+    '',
+    '## Against the targets (BlinkNet)',
+    '',
+    `- Memory bounds met: ${pct(planned.filter((r) => r.cell.bound === 'memory' && r.final!.met.memory).length, planned.filter((r) => r.cell.bound === 'memory').length)} of the cells the cost model found feasible; storage: ${pct(planned.filter((r) => r.cell.bound === 'storage' && r.final!.met.storage).length, planned.filter((r) => r.cell.bound === 'storage').length)} (target 100%).`,
+    `- Latency bounds met on the first deployment: ${pct(latency.filter((r) => r.first!.met.latency).length, latency.length)} (target >= 95%); after the loop: ${pct(latency.filter((r) => r.final!.met.latency).length, latency.length)} (target 100%).`,
+    `- Mean held-out accuracy loss over the trained cells met: ${trainedMet.length ? (trainedMet.reduce((n, r) => n + r.loss!, 0) / trainedMet.length).toFixed(2) : '-'} points over ${trainedMet.length} cells (target <= 2).`,
+    `- Cost model vs measured whole-model p95 (round 1): median error ${(100 * median(ownErrors.map((e) => e.error))).toFixed(1)}% over BlinkNet's ${ownErrors.length} plans, ${(100 * median(errors.map((e) => e.error))).toFixed(1)}% over all strategies' ${errors.length} (target <= 10%).`,
+    `- Cells where a baseline met the bounds with less accuracy loss than BlinkNet: ${behind.length === 0 ? 'none' : behind.length}.`,
+    ...behind,
+    '',
+    '## Per strategy',
+    '',
+    ...summaryTable(all, strategies),
+    '',
+    '"planned": the strategy found a plan on the cost model; percentages are of those cells.',
+    '',
+    '## Models',
+    '',
+    '| model | trained | options | profiled in | accuracy model | original p95 | memory | storage | held-out accuracy |',
+    '|---|:-:|---:|---:|---:|---:|---:|---:|---:|',
+    ...results.models.map(
+      (m) =>
+        `| ${m.id} | ${m.trained ? 'yes' : 'no'} | ${m.options} | ${m.profileSeconds.toFixed(1)} s | ${m.accuracyModelSeconds.toFixed(1)} s | ` +
+        `${m.original.p95Ms.toFixed(3)} ms | ${(m.original.memoryBytes / 1e6).toFixed(2)} MB | ${(m.original.storageBytes / 1e6).toFixed(3)} MB | ` +
+        `${m.original.accuracy === undefined ? '-' : `${(m.original.accuracy * 100).toFixed(2)}%`} |`,
+    ),
+    '',
+    "## Infeasible cells (BlinkNet's cost model: no plan)",
+    '',
+    ...(infeasible.length === 0
+      ? ['None.']
+      : [
+          '| cell | unreachable | tightest latency | tightest memory | tightest storage |',
+          '|---|---|---:|---:|---:|',
+          ...infeasible.map(
+            (r) =>
+              `| ${r.cell.id} | ${r.outcome.unreachable?.join(', ')} | ${r.outcome.tightest!.latencyMs.toFixed(3)} ms | ` +
+              `${(r.outcome.tightest!.memoryBytes / 1e6).toFixed(2)} MB | ${(r.outcome.tightest!.storageBytes / 1e6).toFixed(3)} MB |`,
+          ),
+        ]),
+    '',
+    '## Plots',
+    '',
+    ...images.map((f) => `![${f}](${f})`),
+    '',
+    '## Every cell',
+    '',
+    ...cellTable(all),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Writes eval.md and the plots beside `resultsPath` (and docs/evaluation.md for a full run); returns the report's path. */
+export async function writeReport(results: EvalResults, resultsPath: string): Promise<string> {
+  const all = rows(results);
+  const command = results.quick ? 'npm run bench:eval -- --quick' : 'npm run bench:eval';
+  const dir = dirname(resultsPath);
+  const stem = basename(resultsPath, '.json');
+  const images = join(dir, stem);
+  mkdirSync(images, { recursive: true });
+  const files = await plots(results, all, images);
+  const path = join(dir, `${stem}.md`);
+  writeFileSync(
+    path,
+    markdown(
+      results,
+      all,
+      files.map((f) => `${stem}/${f}`),
+      command,
+    ),
+  );
+  if (!results.quick) {
+    const docsImages = join(DOCS, 'evaluation');
+    mkdirSync(docsImages, { recursive: true });
+    await plots(results, all, docsImages);
+    const report = markdown(
+      results,
+      all,
+      files.map((f) => `evaluation/${f}`),
+      command,
+    );
+    writeFileSync(join(DOCS, 'evaluation.md'), report);
+    return `${path} and ${relative(process.cwd(), join(DOCS, 'evaluation.md'))}`;
+  }
+  return path;
+}
