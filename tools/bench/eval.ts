@@ -20,12 +20,11 @@ import { modelInputs, profileModel, type VerifySettings, verifyModel } from '@bl
 import { applyPlan, optionLadder, parseOption } from '@blinknet/approx';
 import { activationPeakBytes, decodeModel, encodeModel, type ModelProto, weightBytes } from '@blinknet/onnx';
 import {
-  ACCURACY_ATTEMPTS,
   type AccuracyReference,
   accuracySettings,
   calibrate,
   calibrationFromPlans,
-  correctLosses,
+  correctPlan,
   corrected,
   type Corrections,
   type EvalSet,
@@ -34,6 +33,8 @@ import {
   labelledSplits,
   type MeasuredPlan,
   optionAccuracy,
+  type PlanCheck,
+  PLAN_CHECKS,
   rawFigures,
   top1,
 } from '@blinknet/planner';
@@ -399,6 +400,9 @@ function strategiesFor(cell: Cell, models: ReadonlyMap<string, EvalModel>): read
   return cell.models.every((id) => models.get(id)!.summary.trained) ? STRATEGIES : STRATEGIES.slice(0, 3);
 }
 
+/** Built plans larger than this are not kept past the next build (VGG16's are hundreds of MB). */
+const KEEP_BUILT_BYTES = 32 << 20;
+
 class Evaluator {
   /** A plan built once and measured once: the same artifact measures alike in every cell that chooses it. */
   private readonly builtPlans = new Map<string, Uint8Array>();
@@ -424,6 +428,8 @@ class Evaluator {
     if (!bytes) {
       const m = this.models.get(id)!;
       bytes = encodeModel(await applyPlan(m.model, choices, m.context));
+      // Kept: the small models' plans, and the last large one (checked, then measured).
+      for (const [k, b] of this.builtPlans) if (b.length > KEEP_BUILT_BYTES) this.builtPlans.delete(k);
       this.builtPlans.set(key, bytes);
     }
     return { key, bytes };
@@ -450,21 +456,28 @@ class Evaluator {
     return measured;
   }
 
-  /** The accuracy check of the planner: each trained model's plan's flip rate on the calibration split. */
-  private async calibrationLosses(choices: Readonly<Record<string, Readonly<Record<string, string>>>>) {
-    const losses: Record<string, number> = {};
+  /** The planner's check of a built plan: its flip rate on the calibration split (trained models), its bytes. */
+  private async planChecks(choices: Readonly<Record<string, Readonly<Record<string, string>>>>) {
+    const checks: Record<string, PlanCheck> = {};
     for (const [id, own] of Object.entries(choices)) {
       const ref = this.models.get(id)!.reference;
-      if (!ref || Object.values(own).every((o) => o === 'exact')) continue;
-      const { predictions } = await top1((await this.build(id, own)).bytes, ref.calibration, ref.inputName);
-      losses[id] = flipRate(ref.original.predictions, predictions);
+      const { bytes } = await this.build(id, own);
+      const exact = Object.values(own).every((o) => o === 'exact');
+      const loss =
+        ref && !exact
+          ? flipRate(
+              ref.original.predictions,
+              (await top1(bytes, ref.calibration, ref.inputName)).predictions,
+            )
+          : undefined;
+      checks[id] = { loss, storageBytes: bytes.length };
     }
-    return losses;
+    return checks;
   }
 
   /**
-   * One strategy on one cell. BlinkNet plans as the planner does: solve, check the plan's accuracy
-   * and re-solve with corrected losses (ACCURACY_ATTEMPTS), deploy; on a missed bound, the next round
+   * One strategy on one cell. BlinkNet plans as the planner does: solve, check the built plan's
+   * accuracy and bytes and re-solve with what they measured (PLAN_CHECKS), deploy; on a missed bound, the next round
    * on a cost model calibrated with what was measured, for 0.95x the previous latency bound.
    */
   async run(cell: Cell, strategy: Strategy): Promise<Outcome> {
@@ -489,8 +502,8 @@ class Evaluator {
         });
       const started = performance.now();
       let solution = await solve();
-      for (let attempt = 1; blinknet && solution.feasible && attempt < ACCURACY_ATTEMPTS; attempt++) {
-        const next = correctLosses(corrections, solution, await this.calibrationLosses(solution.choices));
+      for (let attempt = 1; blinknet && solution.feasible && attempt < PLAN_CHECKS; attempt++) {
+        const next = correctPlan(corrections, solution, await this.planChecks(solution.choices));
         if (!next) break;
         corrections = next;
         solution = await solve();

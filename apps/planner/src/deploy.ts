@@ -30,8 +30,9 @@ import {
 import { type AccuracySettings, evaluationData, flipRate, top1, withDefaults } from './accuracy';
 import { type AgentServiceImpl } from './agent-service';
 import {
-  correctLosses,
+  correctPlan,
   type Corrections,
+  type PlanCheck,
   planPolicy,
   type PlanOptions,
   type PlanResult,
@@ -59,8 +60,27 @@ export class InfeasiblePlanError extends PreconditionError {
   }
 }
 
-/** Re-solves after measuring a plan's accuracy, at most (the last plan is kept whatever it measured). */
-export const ACCURACY_ATTEMPTS = 4;
+/** Re-solves after checking a built plan, at most (the last plan is kept whatever it measured). */
+export const PLAN_CHECKS = 4;
+
+/**
+ * Provenance in the file: which version and choices it was built from (also makes its sha256 differ
+ * from the original's even when every layer stays exact).
+ */
+function withProvenance(
+  approx: ModelProto,
+  version: ModelVersionRecord,
+  choices: Readonly<Record<string, string>>,
+): ModelProto {
+  return {
+    ...approx,
+    metadataProps: [
+      ...approx.metadataProps.filter((p) => !p.key.startsWith('blinknet.')),
+      { key: 'blinknet.source_sha256', value: version.sha256 },
+      { key: 'blinknet.choices', value: JSON.stringify(choices) },
+    ],
+  };
+}
 
 interface Workspace {
   readonly version: ModelVersionRecord;
@@ -99,8 +119,8 @@ export class Deployer {
   }
 
   /**
-   * Solves the scope's policy, proves the plan's accuracy on the calibration split (re-solving with
-   * what it measured when the additive model was optimistic), builds and stores the plan and its
+   * Solves the scope's policy, checks the built plan's accuracy on the calibration split and its
+   * bytes (re-solving with what it measured when the additive model was optimistic), builds and stores the plan and its
    * ladder's artifacts, and queues the deployments. @throws PreconditionError when no plan meets the
    * bounds, InfeasiblePlanError among them
    */
@@ -117,8 +137,8 @@ export class Deployer {
     try {
       let corrections = loop.corrections ?? {};
       let result = await this.solve(scope, corrections, loop);
-      for (let attempt = 1; attempt < ACCURACY_ATTEMPTS; attempt++) {
-        const next = await this.checkAccuracy(result, corrections, workspaces);
+      for (let attempt = 1; attempt < PLAN_CHECKS; attempt++) {
+        const next = await this.checkPlan(result, corrections, workspaces);
         if (!next) break;
         corrections = next;
         result = await this.solve(scope, corrections, loop);
@@ -169,36 +189,40 @@ export class Deployer {
   }
 
   /**
-   * Measures each model of the plan on the calibration split (the share of changed predictions, as
-   * the accuracy model counts loss); returns the corrections this calls for (correctLosses), or
-   * undefined when every model is within tolerance.
+   * Builds each model of the plan as it would be deployed and measures it: the share of changed
+   * predictions on the calibration split (as the accuracy model counts loss) and the artifact's bytes.
+   * Returns the corrections this calls for (correctPlan), or undefined when all is as predicted.
    */
-  private async checkAccuracy(
+  private async checkPlan(
     result: PlanResult,
     corrections: Corrections,
     workspaces: Map<string, Workspace>,
   ): Promise<Corrections | undefined> {
     const plan = result.solution as FeasiblePlan;
-    const measured: Record<string, number> = {};
+    const checks: Record<string, PlanCheck> = {};
     for (const { version } of result.models) {
       const choices = plan.choices[version.model];
-      if (Object.values(choices).every((option) => option === 'exact')) continue;
       const w = await this.workspace(version, workspaces);
-      const file = encodeModel(await applyPlan(w.model, choices, w.context));
-      measured[version.model] = flipRate(
-        w.original,
-        (await top1(file, w.data.calibration, version.inputName)).predictions,
+      const file = encodeModel(
+        withProvenance(await applyPlan(w.model, choices, w.context), version, choices),
       );
+      const exact = Object.values(choices).every((option) => option === 'exact');
+      const loss = exact
+        ? undefined
+        : flipRate(w.original, (await top1(file, w.data.calibration, version.inputName)).predictions);
+      checks[version.model] = { loss, storageBytes: file.length };
       this.log.info(
         {
           model: version.model,
           predictedLoss: plan.perModel[version.model].loss / 100,
-          measuredLoss: measured[version.model],
+          measuredLoss: loss,
+          predictedBytes: plan.perModel[version.model].storageBytes,
+          bytes: file.length,
         },
-        'plan accuracy checked',
+        'plan checked',
       );
     }
-    return correctLosses(corrections, plan, measured);
+    return correctPlan(corrections, plan, checks);
   }
 
   /** Builds the plan's and its ladder's artifacts, stores the plan and queues its deployments. */
@@ -228,15 +252,9 @@ export class Deployer {
       const list: BuiltRung[] = [];
       for (const rung of rungs) {
         const choices = rung.plan.choices[version.model];
-        const approx = await applyPlan(w.model, choices, w.context);
-        // Provenance in the file: which version and choices it was built from (also makes its
-        // sha256 differ from the original's even when every layer stays exact).
-        approx.metadataProps = [
-          ...approx.metadataProps.filter((p) => !p.key.startsWith('blinknet.')),
-          { key: 'blinknet.source_sha256', value: version.sha256 },
-          { key: 'blinknet.choices', value: JSON.stringify(choices) },
-        ];
-        const file = encodeModel(approx);
+        const file = encodeModel(
+          withProvenance(await applyPlan(w.model, choices, w.context), version, choices),
+        );
         const sha256 = createHash('sha256').update(file).digest('hex');
         if (list.some((r) => r.sha256 === sha256)) continue; // a tighter bound that changed nothing
         const storagePath = join('artifacts', `${sha256}.onnx`);

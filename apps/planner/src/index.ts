@@ -20,5 +20,5 @@ export {
   type RawFigures,
 } from './calibration';
 export { LATENCY_HEADROOM } from './loop';
-export { ACCURACY_ATTEMPTS } from './deploy';
-export { correctLosses, type Corrections, corrected } from './planning';
+export { PLAN_CHECKS } from './deploy';
+export { correctPlan, type Corrections, corrected, type PlanCheck } from './planning';

@@ -32,12 +32,19 @@ import {
   type RawFigures,
 } from './calibration';
 
-/**
- * What the planner measured against a plan's prediction on the calibration split, per model:
- * "layer option" -> factor on the option's predicted loss, from plans that lost more than predicted.
- */
+/** What the planner measured of a built plan against its prediction, per model. */
 export interface ModelCorrection {
+  /**
+   * "layer option" -> factor on the option's predicted loss, from plans that lost more than predicted
+   * on the calibration split.
+   */
   readonly lossScale?: Readonly<Record<string, number>>;
+  /**
+   * Bytes a built artifact exceeded its predicted storage by, added to the fixed storage: the cost
+   * model is additive per layer, and a pruned layer's consumer that is approximated too saves less
+   * than the consumer's exact weights it is credited with.
+   */
+  readonly storageBytes?: number;
 }
 export type Corrections = Readonly<Record<string, ModelCorrection>>;
 
@@ -118,10 +125,11 @@ async function calibrationOf(
 
 /** The problem with the accuracy checks' corrections folded into its options' losses. */
 export function corrected(problem: ModelProblem, correction: ModelCorrection | undefined): ModelProblem {
-  if (!correction?.lossScale) return problem;
-  const scale = correction.lossScale;
+  if (!correction) return problem;
+  const scale = correction.lossScale ?? {};
   return {
     ...problem,
+    fixed: { ...problem.fixed, storageBytes: problem.fixed.storageBytes + (correction.storageBytes ?? 0) },
     layers: problem.layers.map((l) => ({
       ...l,
       options: l.options.map((o) => ({ ...o, loss: o.loss * (scale[`${l.layer} ${o.option}`] ?? 1) })),
@@ -132,23 +140,36 @@ export function corrected(problem: ModelProblem, correction: ModelCorrection | u
 /** Measured loss (fraction of changed predictions) a plan may exceed its prediction by. */
 export const ACCURACY_TOLERANCE = 0.01;
 
+/** What a built plan measured before it is deployed, per model. */
+export interface PlanCheck {
+  /** Share of changed predictions on the calibration split (models with an accuracy model). */
+  readonly loss?: number;
+  /** Bytes of the built artifact. */
+  readonly storageBytes: number;
+}
+
 /**
- * The corrections after an accuracy check: the options of each model whose plan lost (`measured`,
- * fraction of changed predictions on the calibration split, per model) more than predicted beyond
- * ACCURACY_TOLERANCE are charged the measured / predicted ratio. Undefined when every model is within
- * tolerance.
+ * The corrections after checking a built plan: the options of each model whose plan lost more than
+ * predicted beyond ACCURACY_TOLERANCE are charged the measured / predicted ratio, and a model whose
+ * artifact outgrew its predicted storage has the excess added to its fixed storage. Undefined when
+ * every model is within its prediction.
  */
-export function correctLosses(
+export function correctPlan(
   corrections: Corrections,
   plan: FeasiblePlan,
-  measured: Readonly<Record<string, number>>,
+  checks: Readonly<Record<string, PlanCheck>>,
 ): Corrections | undefined {
   const next: Record<string, ModelCorrection> = { ...corrections };
   let changed = false;
-  for (const [model, loss] of Object.entries(measured)) {
-    const predicted = plan.perModel[model].loss / 100;
-    if (loss <= predicted + ACCURACY_TOLERANCE) continue;
-    const ratio = loss / Math.max(predicted, ACCURACY_TOLERANCE);
+  for (const [model, { loss, storageBytes }] of Object.entries(checks)) {
+    const predicted = plan.perModel[model];
+    const excessBytes = storageBytes - predicted.storageBytes;
+    if (excessBytes > 0) {
+      next[model] = { ...next[model], storageBytes: (next[model]?.storageBytes ?? 0) + excessBytes };
+      changed = true;
+    }
+    if (loss === undefined || loss <= predicted.loss / 100 + ACCURACY_TOLERANCE) continue;
+    const ratio = loss / Math.max(predicted.loss / 100, ACCURACY_TOLERANCE);
     const lossScale = { ...next[model]?.lossScale };
     for (const [layer, option] of Object.entries(plan.choices[model])) {
       if (option !== 'exact')

@@ -1,0 +1,55 @@
+import { type FeasiblePlan, type ModelProblem, solveExact } from '@blinknet/planner-core';
+import { correctPlan, corrected } from './planning';
+
+const option = (name: string, latencyMs: number, bytes: number, loss: number) => ({
+  option: name,
+  latencyMs,
+  memoryBytes: bytes,
+  storageBytes: bytes,
+  loss,
+});
+
+// Two layers; 'a' pruned credits its consumer 'b' with half of b's exact weights, which holds only
+// while b stays exact: with b's own cut (storage 300 -> 150) the artifact comes out larger.
+const problem: ModelProblem = {
+  model: 'm',
+  fixed: { latencyMs: 0, memoryBytes: 0, storageBytes: 100 },
+  layers: [
+    { layer: 'a', options: [option('exact', 1, 400, 0), option('prune', 0.5, 0, 1)] },
+    { layer: 'b', options: [option('exact', 1, 300, 0), option('cut', 0.5, 150, 2)] },
+  ],
+};
+
+async function plan(p: ModelProblem, storageBoundBytes: number): Promise<FeasiblePlan> {
+  const solution = await solveExact({ models: [p], storageBoundBytes });
+  if (!solution.feasible) throw new Error(`no plan: ${solution.unreachable.join(', ')}`);
+  return solution;
+}
+
+describe('correctPlan', () => {
+  it('adds what a built artifact outgrew its prediction by to the fixed storage', async () => {
+    const first = await plan(problem, 300);
+    expect(first.choices.m).toEqual({ a: 'prune', b: 'cut' });
+    expect(first.perModel.m.storageBytes).toBe(250);
+    // Built, b's cut weights lost half their inputs to a's prune: 75 bytes, not b's exact 150.
+    const corrections = correctPlan({}, first, { m: { storageBytes: 325 } });
+    expect(corrections).toEqual({ m: { storageBytes: 75 } });
+    const fixed = corrected(problem, corrections!.m);
+    expect(fixed.fixed.storageBytes).toBe(175);
+    // The bound that this plan missed is now out of reach on the cost model, not attempted again.
+    const again = await solveExact({ models: [fixed], storageBoundBytes: 300 });
+    expect(again.feasible).toBe(false);
+    expect((await plan(fixed, 325)).perModel.m.storageBytes).toBe(325);
+    // Within its prediction: nothing to correct.
+    expect(correctPlan(corrections!, first, { m: { storageBytes: 250 } })).toBeUndefined();
+  });
+
+  it("charges a plan's options the measured / predicted loss ratio past the tolerance, and nothing within it", async () => {
+    const solution = await plan(problem, 10_000);
+    expect(correctPlan({}, solution, { m: { storageBytes: 700, loss: 0.005 } })).toBeUndefined();
+    const pruned = await plan(problem, 400);
+    expect(pruned.choices.m).toEqual({ a: 'prune', b: 'exact' });
+    const next = correctPlan({}, pruned, { m: { storageBytes: 400, loss: 0.04 } });
+    expect(next).toEqual({ m: { lossScale: { 'a prune': 4 } } });
+  });
+});
