@@ -115,6 +115,12 @@ function cellTable(all: readonly Row[]): string[] {
     '|---|---|---:|:-:|:-:|---:|---:|---:|---:|---|',
   ];
   for (const r of all) {
+    if (r.outcome.error) {
+      lines.push(
+        `| ${r.cell.id} | ${r.outcome.strategy} | failed: ${r.outcome.error} | - | - | - | - | - | - | - |`,
+      );
+      continue;
+    }
     if (!r.final) {
       lines.push(
         `| ${r.cell.id} | ${r.outcome.strategy} | no plan: ${r.outcome.unreachable?.join(', ')} | - | - | - | - | - | - | - |`,
@@ -259,7 +265,8 @@ function markdown(
   const ownErrors = errors.filter((e) => e.strategy === 'blinknet');
   const machine = results.machine;
   const behind = blinknetBehind(all);
-  const infeasible = blinknet.filter((r) => !r.first);
+  const infeasible = blinknet.filter((r) => !r.first && !r.outcome.error);
+  const failed = all.filter((r) => r.outcome.error);
   const lines = [
     '# Evaluation: bounds met on the device, and the accuracy kept',
     '',
@@ -286,6 +293,10 @@ function markdown(
     `- Cost model vs measured whole-model p95 (round 1): median error ${(100 * median(ownErrors.map((e) => e.error))).toFixed(1)}% over BlinkNet's ${ownErrors.length} plans, ${(100 * median(errors.map((e) => e.error))).toFixed(1)}% over all strategies' ${errors.length} (target <= 10%).`,
     `- Cells where a baseline met the bounds with less accuracy loss than BlinkNet: ${behind.length === 0 ? 'none' : behind.length}.`,
     ...behind,
+    ...(results.skipped ?? []).map((m) => `- **${m.id} was not evaluated**: ${m.error}`),
+    ...(failed.length === 0
+      ? []
+      : [`- Runs that failed to build or measure a plan (see the last table): ${failed.length}.`]),
     '',
     '## Per strategy',
     '',

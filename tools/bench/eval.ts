@@ -35,6 +35,7 @@ import {
   optionAccuracy,
   type PlanCheck,
   PLAN_CHECKS,
+  randomInputs,
   rawFigures,
   top1,
 } from '@blinknet/planner';
@@ -139,6 +140,8 @@ export interface Outcome {
   readonly rounds: readonly Round[];
   /** Bounds the planner found out of reach on its cost model, and the tightest figures. */
   readonly unreachable?: readonly string[];
+  /** What failed, if building or measuring a plan did: the run goes on with the next cell. */
+  readonly error?: string;
   readonly tightest?: {
     readonly latencyMs: number;
     readonly memoryBytes: number;
@@ -153,6 +156,8 @@ export interface EvalResults {
   readonly verify: Readonly<Record<string, VerifySettings>>;
   readonly seconds: number;
   readonly models: readonly EvalModelSummary[];
+  /** Models whose profile or accuracy model failed: not in the grid. */
+  readonly skipped: readonly { readonly id: string; readonly error: string }[];
   readonly cells: readonly Cell[];
   readonly outcomes: readonly Outcome[];
 }
@@ -260,6 +265,12 @@ async function prepare(spec: ModelSpec, dir: string, engine: OrtMatrixEngine): P
     }
     heldOutAccuracy = (await top1(bytes, heldOut, inputName)).accuracy;
   } else {
+    // int8:compute fits its activation scale on calibration activations: seeded random inputs here,
+    // as the planner uses for a model uploaded without data.
+    context = {
+      engine,
+      calibration: new CalibrationRunner({ [inputName]: randomInputs(input.dims, 16, 3) }),
+    };
     for (const c of costs) {
       const exact = ladder.get(c.layer)!.find((o) => o.option === 'exact')!;
       accuracy.set(`${c.layer} ${c.option}`, proxyAccuracy(c.option, c.flops, exact.flops));
@@ -556,6 +567,7 @@ class Evaluator {
 }
 
 function describe(outcome: Outcome, cell: Cell): string {
+  if (outcome.error) return `FAILED: ${outcome.error}`;
   if (outcome.rounds.length === 0) return `no plan (${outcome.unreachable?.join(', ')})`;
   const last = outcome.rounds[outcome.rounds.length - 1];
   const figures = Object.values(last.measured);
@@ -586,13 +598,27 @@ async function main(): Promise<void> {
   const engine = new OrtMatrixEngine();
   try {
     const models = new Map<string, EvalModel>();
-    for (const spec of SPECS) models.set(spec.id, await prepare(spec, dir, engine));
+    const skipped: { id: string; error: string }[] = [];
+    for (const spec of SPECS) {
+      try {
+        models.set(spec.id, await prepare(spec, dir, engine));
+      } catch (error) {
+        console.error(`${spec.id}: not evaluated: ${String(error)}`);
+        skipped.push({ id: spec.id, error: String(error) });
+      }
+    }
     const cells = grid(models);
     const evaluator = new Evaluator(models, dir);
     const outcomes: Outcome[] = [];
     const work = cells.flatMap((cell) => strategiesFor(cell, models).map((s) => [cell, s] as const));
     for (const [i, [cell, strategy]] of work.entries()) {
-      const outcome = await evaluator.run(cell, strategy);
+      const outcome = await evaluator.run(cell, strategy).catch((error: unknown): Outcome => ({
+        cell: cell.id,
+        strategy,
+        planned: false,
+        rounds: [],
+        error: String(error),
+      }));
       outcomes.push(outcome);
       const elapsed = ((performance.now() - started) / 1000).toFixed(0);
       console.log(
@@ -606,6 +632,7 @@ async function main(): Promise<void> {
       verify: VERIFY,
       seconds: (performance.now() - started) / 1000,
       models: [...models.values()].map((m) => m.summary),
+      skipped,
       cells,
       outcomes,
     };

@@ -80,7 +80,7 @@ export function flipRate(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** Seeded standard-normal inputs (Box-Muller over a 32-bit LCG): the same every time. */
-function randomInputs(dims: readonly number[], count: number, seed: number): FloatTensor {
+export function randomInputs(dims: readonly number[], count: number, seed: number): FloatTensor {
   const per = dims.slice(1).reduce((a, b) => a * b, 1);
   const data = new Float32Array(count * per);
   let state = seed >>> 0;

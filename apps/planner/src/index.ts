@@ -8,6 +8,7 @@ export {
   labelledSplits,
   flipRate,
   optionAccuracy,
+  randomInputs,
   top1,
   withDefaults as accuracySettings,
 } from './accuracy';

@@ -203,6 +203,20 @@ export function modelProblem(
     return exact;
   };
   const latencyOf = (layer: string, option: string) => costs.layerLatencyMs.get(layer)?.get(option);
+  // A pruned layer narrows its consumers' inputs: each consumer's figures fall by the cut, whatever
+  // option the consumer takes. The credit is the cut of the consumer's least figure among its offered
+  // options, since the solver's model is additive per layer and cannot know which the consumer takes:
+  // credited with the consumer's exact figures, a chain of pruned layers was predicted up to 45%
+  // faster than it measured (CIFAR-10-quick, every conv pruned).
+  const leastOf = (layer: string) => {
+    const exact = exactOf(layer);
+    const offered = (byLayer.get(layer) ?? []).filter((o) => latencyOf(layer, o.option) !== undefined);
+    return {
+      latencyMs: Math.min(...offered.map((o) => latencyOf(layer, o.option)!)),
+      memoryBytes: Math.min(...offered.map((o) => residentWeightBytes(o, exact))),
+      storageBytes: Math.min(...offered.map((o) => o.weightBytes)),
+    };
+  };
   const layers: LayerChoices[] = [];
   let exactWeightBytes = 0;
   for (const [layer, options] of byLayer) {
@@ -218,10 +232,10 @@ export function modelProblem(
       if (keep) {
         const cut = 1 - Number(keep[1]);
         for (const consumer of o.shrinks ?? []) {
-          const consumerExact = exactOf(consumer);
-          latencyMs -= cut * (latencyOf(consumer, EXACT) ?? 0);
-          memoryBytes -= Math.round(cut * consumerExact.weightBytes);
-          storageBytes -= Math.round(cut * consumerExact.weightBytes);
+          const least = leastOf(consumer);
+          latencyMs -= cut * least.latencyMs;
+          memoryBytes -= Math.round(cut * least.memoryBytes);
+          storageBytes -= Math.round(cut * least.storageBytes);
         }
       }
       choices.push({
