@@ -153,8 +153,15 @@ function blinknetBehind(all: readonly Row[]): string[] {
         x.loss !== undefined,
     )) {
       if (other.loss! < r.loss! - 1e-9) {
+        // Why: the plans as the accuracy model saw them (the solver's objective) against the held-out split.
+        const predicted = (x: Row) =>
+          Object.values(x.final!.predictedLoss ?? {}).reduce((a, b) => a + b, 0) / x.cell.models.length;
+        const why =
+          predicted(r) <= predicted(other)
+            ? `the accuracy model (additive per-option flip rates) ranked BlinkNet's plan better (${predicted(r).toFixed(2)} vs ${predicted(other).toFixed(2)} pts predicted): the sum misjudges combined options`
+            : `BlinkNet's plan was predicted to lose more (${predicted(r).toFixed(2)} vs ${predicted(other).toFixed(2)} pts): the baseline's plan met the bound the way BlinkNet's cost model did not expect`;
         lines.push(
-          `- ${r.cell.id}: ${other.outcome.strategy} lost ${other.loss!.toFixed(2)} pts, BlinkNet ${r.loss!.toFixed(2)} pts`,
+          `- ${r.cell.id}: ${other.outcome.strategy} lost ${other.loss!.toFixed(2)} pts, BlinkNet ${r.loss!.toFixed(2)} pts; ${why}`,
         );
       }
     }

@@ -125,6 +125,8 @@ export interface Round {
   readonly choices: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** What the solver planned with, per model. */
   readonly predictedMs: Readonly<Record<string, number>>;
+  /** The accuracy model's loss (points, additive over the options, with the plan checks' corrections). */
+  readonly predictedLoss: Readonly<Record<string, number>>;
   /** What the uncalibrated cost model predicts for the plan, per model. */
   readonly costModelMs: Readonly<Record<string, number>>;
   readonly measured: Readonly<Record<string, Measured>>;
@@ -555,6 +557,7 @@ class Evaluator {
         round,
         choices: solution.choices,
         predictedMs: Object.fromEntries(cell.models.map((id) => [id, solution.perModel[id].latencyMs])),
+        predictedLoss: Object.fromEntries(cell.models.map((id) => [id, solution.perModel[id].loss])),
         costModelMs,
         measured,
         met,
