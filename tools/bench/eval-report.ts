@@ -159,7 +159,7 @@ function blinknetBehind(all: readonly Row[]): string[] {
         const why =
           predicted(r) <= predicted(other)
             ? `the accuracy model (additive per-option flip rates) ranked BlinkNet's plan better (${predicted(r).toFixed(2)} vs ${predicted(other).toFixed(2)} pts predicted): the sum misjudges combined options`
-            : `BlinkNet's plan was predicted to lose more (${predicted(r).toFixed(2)} vs ${predicted(other).toFixed(2)} pts): the baseline's plan met the bound the way BlinkNet's cost model did not expect`;
+            : `BlinkNet's plan carries losses its accuracy checks raised, or was planned for a tighter bound after a missed round (${predicted(r).toFixed(2)} vs ${predicted(other).toFixed(2)} pts predicted)`;
         lines.push(
           `- ${r.cell.id}: ${other.outcome.strategy} lost ${other.loss!.toFixed(2)} pts, BlinkNet ${r.loss!.toFixed(2)} pts; ${why}`,
         );
