@@ -313,13 +313,15 @@ function markdown(
     '',
     '## Models',
     '',
-    '| model | trained | options | profiled in | accuracy model | original p95 | memory | storage | held-out accuracy |',
-    '|---|:-:|---:|---:|---:|---:|---:|---:|---:|',
+    '| model | trained | options | profiled in | accuracy model | original p95 | memory | storage | held-out accuracy | cells alone | strategies |',
+    '|---|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...results.models.map(
       (m) =>
         `| ${m.id} | ${m.trained ? 'yes' : 'no'} | ${m.options} | ${m.profileSeconds.toFixed(1)} s | ${m.accuracyModelSeconds.toFixed(1)} s | ` +
         `${m.original.p95Ms.toFixed(3)} ms | ${(m.original.memoryBytes / 1e6).toFixed(2)} MB | ${(m.original.storageBytes / 1e6).toFixed(3)} MB | ` +
-        `${m.original.accuracy === undefined ? '-' : `${(m.original.accuracy * 100).toFixed(2)}%`} |`,
+        `${m.original.accuracy === undefined ? '-' : `${(m.original.accuracy * 100).toFixed(2)}%`} | ` +
+        `${results.cells.filter((c) => c.models.length === 1 && c.models[0] === m.id).length} | ` +
+        `${[...new Set(all.filter((r) => r.cell.models.length === 1 && r.cell.models[0] === m.id).map((r) => r.outcome.strategy))].join(', ')} |`,
     ),
     '',
     "## Infeasible cells (BlinkNet's cost model: no plan)",

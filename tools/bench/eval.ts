@@ -177,10 +177,14 @@ interface EvalModel {
   readonly verify: VerifySettings;
 }
 
+type Fractions = Readonly<Record<Cell['bound'], readonly number[]>>;
+
 interface ModelSpec {
   readonly id: string;
   readonly build: () => { model: ModelProto; bytes: Uint8Array };
   readonly dataset?: DatasetName;
+  /** Fewer cells and strategies than the grid's, where a plan takes minutes to build and measure. */
+  readonly grid?: { readonly fractions: Fractions; readonly strategies: readonly Strategy[] };
 }
 
 const reference = (id: string, file: string): ModelSpec => {
@@ -194,12 +198,13 @@ const reference = (id: string, file: string): ModelSpec => {
     },
   };
 };
-const paper = (id: 'caffenet' | 'vgg16'): ModelSpec => ({
+const paper = (id: 'caffenet' | 'vgg16', grid?: ModelSpec['grid']): ModelSpec => ({
   id,
   build: () => {
     const model = buildNetwork(id);
     return { model, bytes: encodeModel(model) };
   },
+  grid,
 });
 
 const TRAINED = [
@@ -207,7 +212,16 @@ const TRAINED = [
   reference('cifar10-quick', 'cifar10quick-fmnist'),
   reference('vgg-style', 'vgg-fmnist'),
 ];
-const SPECS = QUICK ? TRAINED.slice(0, 2) : [...TRAINED, paper('caffenet'), paper('vgg16')];
+const FRACTIONS: Fractions = QUICK
+  ? { latency: [0.5], memory: [0.5], storage: [0.5] }
+  : { latency: [0.9, 0.7, 0.5, 0.3], memory: [0.75, 0.5, 0.25], storage: [0.75, 0.5, 0.25] };
+// VGG16's plans take one to two minutes each to build (SVDs of 100M-weight layers) and measure at
+// 0.2 s a run: three cells, two strategies, to keep the full grid within half an hour.
+const VGG16_GRID = {
+  fractions: { latency: [0.7], memory: [0.5], storage: [0.5] },
+  strategies: ['blinknet', 'greedy'],
+} as const;
+const SPECS = QUICK ? TRAINED.slice(0, 2) : [...TRAINED, paper('caffenet'), paper('vgg16', VGG16_GRID)];
 
 /** The agent's verification; a time budget per window for the ImageNet-shaped networks (0.2 s a run). */
 const VERIFY: Readonly<Record<'small' | 'large', VerifySettings>> = {
@@ -230,7 +244,14 @@ function proxyAccuracy(option: string, flops: number, exactFlops: number): numbe
 async function prepare(spec: ModelSpec, dir: string, engine: OrtMatrixEngine): Promise<EvalModel> {
   const { model, bytes } = spec.build();
   const [inputName, input] = Object.entries(modelInputs(model, 1))[0];
-  const ladder = optionLadder(model);
+  // Without data there is nothing for lowrank-data to fit its subspace on (its rank needs as many
+  // samples): the untrained networks are offered the other options only.
+  const ladder = new Map(
+    [...optionLadder(model)].map(([layer, c]) => [
+      layer,
+      spec.dataset ? c : c.filter((o) => parseOption(o.option).kind !== 'lowrank-data'),
+    ]),
+  );
   const costs = [...ladder.values()].flat();
   const jobOptions = Object.fromEntries([...ladder].map(([layer, c]) => [layer, c.map((o) => o.option)]));
   let started = performance.now();
@@ -350,14 +371,11 @@ async function prepare(spec: ModelSpec, dir: string, engine: OrtMatrixEngine): P
   };
 }
 
+const specOf = (id: string) => SPECS.find((s) => s.id === id)!;
+
 /** The grid: each bound alone on each model, and joint cells of 2 and 3 models under a round bound. */
 function grid(models: ReadonlyMap<string, EvalModel>): Cell[] {
   const cells: Cell[] = [];
-  const fractions = {
-    latency: QUICK ? [0.5] : [0.9, 0.7, 0.5, 0.3],
-    memory: QUICK ? [0.5] : [0.75, 0.5, 0.25],
-    storage: QUICK ? [0.5] : [0.75, 0.5, 0.25],
-  };
   const add = (ids: readonly string[], bound: Cell['bound'], fraction: number) => {
     const sum = (key: 'p95Ms' | 'memoryBytes' | 'storageBytes') =>
       ids.reduce((n, id) => n + models.get(id)!.summary.original[key], 0);
@@ -370,6 +388,7 @@ function grid(models: ReadonlyMap<string, EvalModel>): Cell[] {
     cells.push({ id: `${ids.join('+')} ${bound} ${fraction * 100}%`, models: ids, bound, fraction, bounds });
   };
   for (const id of models.keys()) {
+    const fractions = specOf(id).grid?.fractions ?? FRACTIONS;
     for (const bound of ['latency', 'memory', 'storage'] as const) {
       for (const fraction of fractions[bound]) add([id], bound, fraction);
     }
@@ -410,8 +429,18 @@ const SOLVERS: Readonly<Record<Strategy, (p: PlanProblem) => Solution | Promise<
 
 /** The technique-only strategies show what each technique contributes on the trained models. */
 function strategiesFor(cell: Cell, models: ReadonlyMap<string, EvalModel>): readonly Strategy[] {
+  const own = cell.models.length === 1 ? specOf(cell.models[0]).grid?.strategies : undefined;
+  if (own) return own;
   return cell.models.every((id) => models.get(id)!.summary.trained) ? STRATEGIES : STRATEGIES.slice(0, 3);
 }
+
+/** One key per distinct plan of a model, whatever the order of its layers. */
+const planKey = (id: string, choices: Readonly<Record<string, string>>) =>
+  `${id} ${JSON.stringify(
+    Object.entries(choices)
+      .filter(([, o]) => o !== 'exact')
+      .sort(),
+  )}`;
 
 /** Built plans larger than this are not kept past the next build (VGG16's are hundreds of MB). */
 const KEEP_BUILT_BYTES = 32 << 20;
@@ -432,11 +461,7 @@ class Evaluator {
   }
 
   private async build(id: string, choices: Readonly<Record<string, string>>) {
-    const key = `${id} ${JSON.stringify(
-      Object.entries(choices)
-        .filter(([, o]) => o !== 'exact')
-        .sort(),
-    )}`;
+    const key = planKey(id, choices);
     let bytes = this.builtPlans.get(key);
     if (!bytes) {
       const m = this.models.get(id)!;
@@ -451,9 +476,9 @@ class Evaluator {
   async measure(id: string, choices: Readonly<Record<string, string>>): Promise<Measured> {
     const m = this.models.get(id)!;
     if (Object.values(choices).every((o) => o === 'exact')) return m.summary.original;
-    const { key, bytes } = await this.build(id, choices);
-    const cached = this.measuredPlans.get(key);
+    const cached = this.measuredPlans.get(planKey(id, choices));
     if (cached) return cached;
+    const { key, bytes } = await this.build(id, choices);
     const path = join(this.dir, `${id}-plan.onnx`);
     writeFileSync(path, bytes);
     const verified = await verifyModel(path, m.verify);
