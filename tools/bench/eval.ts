@@ -1,7 +1,7 @@
 /**
  * `npm run bench:eval [-- --quick] [-- --threads 1] [-- --report results/<date>/eval.json]`: how
  * often BlinkNet meets its bounds as measured, and what accuracy it keeps, against simpler
- * strategies, over a grid of bounds (EVALUATION.md of the results dir and docs/evaluation.md).
+ * strategies, over a grid of bounds (eval.md beside the results JSON, and docs/evaluation.md).
  *
  * For each model: its option ladder profiled as an agent profiles it (the class's cost model), the
  * original measured as an agent verifies a deployment, and for the trained models the planner's
@@ -40,11 +40,13 @@ import {
   top1,
 } from '@blinknet/planner';
 import {
+  type ClassCosts,
   type ClassMeasurement,
   classCosts,
   greedyNetAdapt,
   type ModelProblem,
   modelProblem,
+  type ModelVersionCosts,
   type PlanProblem,
   type Solution,
   solveExact,
@@ -168,8 +170,11 @@ interface EvalModel {
   readonly summary: EvalModelSummary;
   readonly model: ModelProto;
   readonly inputName: string;
-  /** The class's cost model: layer options measured on this device, uncalibrated. */
-  readonly costModel: ModelProblem;
+  /**
+   * The class's cost model (layer options measured on this device, uncalibrated): with every option,
+   * and with one technique's (a pruned layer's credit depends on which options its consumers have).
+   */
+  readonly costModels: Readonly<Record<Technique | 'all', ModelProblem>>;
   readonly heldOut?: EvalSet;
   /** The accuracy model's calibration split and the original's predictions on it (trained models). */
   readonly reference?: AccuracyReference;
@@ -363,7 +368,7 @@ async function prepare(spec: ModelSpec, dir: string, engine: OrtMatrixEngine): P
     },
     model,
     inputName,
-    costModel: modelProblem(version, classCosts(version, measurements, 95)),
+    costModels: costModels(version, classCosts(version, measurements, 95)),
     heldOut,
     reference: ref,
     context,
@@ -401,30 +406,45 @@ function grid(models: ReadonlyMap<string, EvalModel>): Cell[] {
   return cells;
 }
 
-/** Keeps each layer's exact option and those of one technique. */
-function only(problem: PlanProblem, technique: 'lowrank' | 'prune' | 'int8'): PlanProblem {
-  return {
-    ...problem,
-    models: problem.models.map((m) => ({
-      ...m,
-      layers: m.layers.map((l) => ({
-        ...l,
-        options: l.options.filter((o) => {
+type Technique = 'lowrank' | 'prune' | 'int8';
+
+/** The cost model with every option, and with each layer's exact option and one technique's. */
+function costModels(version: ModelVersionCosts, costs: ClassCosts): EvalModel['costModels'] {
+  const only = (technique: Technique) =>
+    modelProblem(
+      {
+        ...version,
+        options: version.options.filter((o) => {
           const kind = parseOption(o.option).kind;
           return kind === 'exact' || kind.startsWith(technique);
         }),
-      })),
-    })),
+      },
+      costs,
+    );
+  return {
+    all: modelProblem(version, costs),
+    lowrank: only('lowrank'),
+    prune: only('prune'),
+    int8: only('int8'),
   };
 }
 
+const TECHNIQUE: Readonly<Record<Strategy, Technique | 'all'>> = {
+  blinknet: 'all',
+  uniform: 'all',
+  greedy: 'all',
+  'lowrank-only': 'lowrank',
+  'prune-only': 'prune',
+  'int8-only': 'int8',
+};
+
 const SOLVERS: Readonly<Record<Strategy, (p: PlanProblem) => Solution | Promise<Solution>>> = {
-  blinknet: (p) => solveExact(p),
+  blinknet: solveExact,
   uniform: uniformLevel,
   greedy: greedyNetAdapt,
-  'lowrank-only': (p) => solveExact(only(p, 'lowrank')),
-  'prune-only': (p) => solveExact(only(p, 'prune')),
-  'int8-only': (p) => solveExact(only(p, 'int8')),
+  'lowrank-only': solveExact,
+  'prune-only': solveExact,
+  'int8-only': solveExact,
 };
 
 /** The technique-only strategies show what each technique contributes on the trained models. */
@@ -529,7 +549,7 @@ class Evaluator {
         SOLVERS[strategy]({
           models: models.map((m) =>
             corrected(
-              calibrate(m.costModel, calibrationFromPlans(history.get(m.summary.id)!)),
+              calibrate(m.costModels[TECHNIQUE[strategy]], calibrationFromPlans(history.get(m.summary.id)!)),
               corrections[m.summary.id],
             ),
           ),
@@ -541,7 +561,8 @@ class Evaluator {
       const started = performance.now();
       let solution = await solve();
       for (let attempt = 1; blinknet && solution.feasible && attempt < PLAN_CHECKS; attempt++) {
-        const next = correctPlan(corrections, solution, await this.planChecks(solution.choices));
+        const checks = await this.planChecks(solution.choices);
+        const next = correctPlan(corrections, solution, checks, cell.bounds.storageBytes);
         if (!next) break;
         corrections = next;
         solution = await solve();
@@ -563,7 +584,7 @@ class Evaluator {
       for (const m of models) {
         const id = m.summary.id;
         measured[id] = await this.measure(id, solution.choices[id]);
-        const raw = rawFigures(m.costModel, solution.choices[id]);
+        const raw = rawFigures(m.costModels[TECHNIQUE[strategy]], solution.choices[id]);
         costModelMs[id] = raw.fixedLatencyMs + raw.layersLatencyMs;
         history.get(id)!.unshift({
           raw,
@@ -669,6 +690,12 @@ async function main(): Promise<void> {
       `${evaluator.plansMeasured} plans measured in ${results.seconds.toFixed(0)} s; saved ${path}`,
     );
     console.log(`report written: ${await writeReport(results, path)}`);
+    // A smoke test (CI) must fail when the pipeline does, whatever the figures.
+    const failed = outcomes.filter((o) => o.error).length;
+    if (skipped.length > 0 || failed > 0) {
+      console.error(`${skipped.length} model(s) not evaluated, ${failed} cell run(s) failed: see the report`);
+      process.exitCode = 1;
+    }
   } finally {
     await engine.dispose();
     rmSync(dir, { recursive: true, force: true });

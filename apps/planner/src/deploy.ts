@@ -222,7 +222,7 @@ export class Deployer {
         'plan checked',
       );
     }
-    return correctPlan(corrections, plan, checks);
+    return correctPlan(corrections, plan, checks, result.problem.storageBoundBytes);
   }
 
   /** Builds the plan's and its ladder's artifacts, stores the plan and queues its deployments. */

@@ -41,8 +41,8 @@ export interface ModelCorrection {
   readonly lossScale?: Readonly<Record<string, number>>;
   /**
    * Bytes a built artifact exceeded its predicted storage by, added to the fixed storage: the cost
-   * model is additive per layer, and a pruned layer's consumer that is approximated too saves less
-   * than the consumer's exact weights it is credited with.
+   * model is additive per layer and only approximates what options do together (e.g. a pruned
+   * layer's consumer taken low rank loses inputs in one of its two factors only).
    */
   readonly storageBytes?: number;
 }
@@ -123,7 +123,7 @@ async function calibrationOf(
   return calibrationFromPlans(plans);
 }
 
-/** The problem with the accuracy checks' corrections folded into its options' losses. */
+/** The problem with the plan checks' corrections folded in: its options' losses, its fixed storage. */
 export function corrected(problem: ModelProblem, correction: ModelCorrection | undefined): ModelProblem {
   if (!correction) return problem;
   const scale = correction.lossScale ?? {};
@@ -150,21 +150,28 @@ export interface PlanCheck {
 
 /**
  * The corrections after checking a built plan: the options of each model whose plan lost more than
- * predicted beyond ACCURACY_TOLERANCE are charged the measured / predicted ratio, and a model whose
- * artifact outgrew its predicted storage has the excess added to its fixed storage. Undefined when
- * every model is within its prediction.
+ * predicted beyond ACCURACY_TOLERANCE are charged the measured / predicted ratio, and when the built
+ * artifacts miss the storage bound, each model whose artifact outgrew its prediction has the excess
+ * added to its fixed storage (a few hundred bytes of names and metadata per plan are never
+ * predicted: corrected only when they matter). Undefined when nothing calls for a correction.
  */
 export function correctPlan(
   corrections: Corrections,
   plan: FeasiblePlan,
   checks: Readonly<Record<string, PlanCheck>>,
+  storageBoundBytes?: number,
 ): Corrections | undefined {
   const next: Record<string, ModelCorrection> = { ...corrections };
   let changed = false;
+  const builtBytes = Object.entries(plan.perModel).reduce(
+    (n, [model, figures]) => n + (checks[model]?.storageBytes ?? figures.storageBytes),
+    0,
+  );
+  const storageMissed = storageBoundBytes !== undefined && builtBytes > storageBoundBytes;
   for (const [model, { loss, storageBytes }] of Object.entries(checks)) {
     const predicted = plan.perModel[model];
     const excessBytes = storageBytes - predicted.storageBytes;
-    if (excessBytes > 0) {
+    if (storageMissed && excessBytes > 0) {
       next[model] = { ...next[model], storageBytes: (next[model]?.storageBytes ?? 0) + excessBytes };
       changed = true;
     }

@@ -206,11 +206,12 @@ export function modelProblem(
   // A pruned layer narrows its consumers' inputs: each consumer's figures fall by the cut, whatever
   // option the consumer takes. The credit is the cut of the consumer's least figure among its offered
   // options, since the solver's model is additive per layer and cannot know which the consumer takes:
-  // credited with the consumer's exact figures, a chain of pruned layers was predicted up to 45%
-  // faster than it measured (CIFAR-10-quick, every conv pruned).
+  // credited with the consumer's exact figures, a chain of pruned layers measured up to 1.5x its
+  // prediction (CIFAR-10-quick, every conv pruned).
   const leastOf = (layer: string) => {
     const exact = exactOf(layer);
     const offered = (byLayer.get(layer) ?? []).filter((o) => latencyOf(layer, o.option) !== undefined);
+    if (offered.length === 0) return { latencyMs: 0, memoryBytes: 0, storageBytes: 0 };
     return {
       latencyMs: Math.min(...offered.map((o) => latencyOf(layer, o.option)!)),
       memoryBytes: Math.min(...offered.map((o) => residentWeightBytes(o, exact))),
