@@ -105,6 +105,8 @@ export interface EvalModelSummary {
   readonly profileSeconds: number;
   readonly accuracyModelSeconds: number;
   readonly original: Measured;
+  /** The original's p95 in each of its three verifications (the median one is `original`). */
+  readonly originalP95Ms: readonly number[];
 }
 
 export interface Bounds {
@@ -259,16 +261,20 @@ async function prepare(spec: ModelSpec, dir: string, engine: OrtMatrixEngine): P
   );
   const costs = [...ladder.values()].flat();
   const jobOptions = Object.fromEntries([...ladder].map(([layer, c]) => [layer, c.map((o) => o.option)]));
+  // The original is verified three times, spread over its preparation, and the median reading is
+  // its figure: the cells' bounds are fractions of it, and one reading on this VM has been twice
+  // the others (a state the machine keeps for minutes).
+  const verify = bytes.length > 32 << 20 ? VERIFY.large : VERIFY.small;
+  const path = join(dir, `${spec.id}.onnx`);
+  writeFileSync(path, bytes);
+  const readings = [await verifyModel(path, verify)];
   let started = performance.now();
   const profile = await profileModel(
     { model, options: jobOptions },
     { session: { intraOpThreads: THREADS }, onProgress: progress(`profile ${spec.id}`) },
   );
   const profileSeconds = (performance.now() - started) / 1000;
-  const verify = bytes.length > 32 << 20 ? VERIFY.large : VERIFY.small;
-  const path = join(dir, `${spec.id}.onnx`);
-  writeFileSync(path, bytes);
-  const verified = await verifyModel(path, verify);
+  readings.push(await verifyModel(path, verify));
 
   started = performance.now();
   const accuracy = new Map<string, number>();
@@ -305,6 +311,8 @@ async function prepare(spec: ModelSpec, dir: string, engine: OrtMatrixEngine): P
     }
   }
   const accuracyModelSeconds = (performance.now() - started) / 1000;
+  readings.push(await verifyModel(path, verify));
+  const verified = [...readings].sort((x, y) => x.latency.stats.p95Ms - y.latency.stats.p95Ms)[1];
 
   const at = Date.now();
   const measurements: ClassMeasurement[] = [
@@ -365,6 +373,7 @@ async function prepare(spec: ModelSpec, dir: string, engine: OrtMatrixEngine): P
       profileSeconds,
       accuracyModelSeconds,
       original,
+      originalP95Ms: readings.map((r) => r.latency.stats.p95Ms),
     },
     model,
     inputName,
