@@ -10,15 +10,11 @@ import { parseArgs } from 'node:util';
 import { modelInputs, profileModel } from '@blinknet/agent';
 import { applyPlan, optionLadder } from '@blinknet/approx';
 import { activationPeakBytes, decodeModel, encodeModel, weightBytes } from '@blinknet/onnx';
-import {
-  type ClassMeasurement,
-  classCosts,
-  modelProblem,
-  type ModelVersionCosts,
-} from '@blinknet/planner-core';
+import { classCosts, modelProblem, type ModelVersionCosts } from '@blinknet/planner-core';
 import { measureLatency, ModelSession, OrtMatrixEngine } from '@blinknet/runtime';
 import { readReferenceModel, referenceModels } from '@blinknet/zoo';
 import { median, saveResults } from './machine';
+import { classMeasurements } from './measurements';
 
 const { values } = parseArgs({
   options: {
@@ -63,26 +59,7 @@ async function main(): Promise<void> {
       [...ladder].map(([layer, costs]) => [layer, costs.map((c) => c.option)]),
     );
     const profile = await profileModel({ model, options }, { session: { intraOpThreads: THREADS } });
-    const at = Date.now();
-    const measurements: ClassMeasurement[] = [
-      ...profile.layers.map((m) => ({
-        kind: 'layer-latency' as const,
-        deviceId: 'this',
-        layer: m.layer,
-        option: m.option,
-        medianMs: m.stats.medianMs,
-        at,
-      })),
-      {
-        kind: 'model-latency',
-        deviceId: 'this',
-        medianMs: profile.endToEnd.stats.medianMs,
-        p95Ms: profile.endToEnd.stats.p95Ms,
-        p99Ms: profile.endToEnd.stats.p99Ms,
-        at,
-      },
-      { kind: 'model-memory', deviceId: 'this', residentBytes: 0, weightBytes: 0, at },
-    ];
+    const measurements = classMeasurements(profile);
     const costs = [...ladder.values()].flat();
     const exactBytes = costs.filter((c) => c.option === 'exact').reduce((n, c) => n + c.weightBytes, 0);
     const version: ModelVersionCosts = {

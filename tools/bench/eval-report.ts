@@ -170,12 +170,17 @@ function blinknetBehind(all: readonly Row[]): string[] {
   return lines;
 }
 
-async function png(spec: vl.TopLevelSpec, path: string): Promise<void> {
+/**
+ * Renders `spec` as `<stem>.svg` (text: what the report links to and what is committed) and
+ * `<stem>.png` (for viewers without SVG; not committed).
+ */
+async function render(spec: vl.TopLevelSpec, stem: string): Promise<void> {
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   await view.finalize();
+  writeFileSync(`${stem}.svg`, svg);
   const image = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, background: 'white' }).render();
-  writeFileSync(path, image.asPng());
+  writeFileSync(`${stem}.png`, image.asPng());
 }
 
 async function plots(results: EvalResults, all: readonly Row[], dir: string): Promise<string[]> {
@@ -191,8 +196,8 @@ async function plots(results: EvalResults, all: readonly Row[], dir: string): Pr
       met: allMet(r.final) ? 'met' : 'missed',
     }));
   const errors = predictionErrors(all);
-  const files = ['accuracy-vs-latency-bound.png', 'predicted-vs-measured.png'];
-  await png(
+  const files = ['accuracy-vs-latency-bound', 'predicted-vs-measured'];
+  await render(
     {
       title: 'Accuracy loss (held-out) against the latency bound',
       data: { values: accuracy },
@@ -218,7 +223,7 @@ async function plots(results: EvalResults, all: readonly Row[], dir: string): Pr
   );
   const extent = errors.flatMap((e) => [e.predicted, e.measured]);
   const [lo, hi] = [Math.min(...extent), Math.max(...extent)];
-  await png(
+  await render(
     {
       title: `Cost model against measured p95, round 1 (${results.threads} thread)`,
       width: 360,
@@ -255,7 +260,7 @@ async function plots(results: EvalResults, all: readonly Row[], dir: string): Pr
     },
     join(dir, files[1]),
   );
-  return files;
+  return files.map((f) => `${f}.svg`);
 }
 
 function markdown(

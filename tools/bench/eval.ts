@@ -41,7 +41,6 @@ import {
 } from '@blinknet/planner';
 import {
   type ClassCosts,
-  type ClassMeasurement,
   classCosts,
   greedyNetAdapt,
   type ModelProblem,
@@ -56,6 +55,7 @@ import { CalibrationRunner, OrtMatrixEngine } from '@blinknet/runtime';
 import { buildNetwork, type DatasetName, readReferenceModel, referenceModel } from '@blinknet/zoo';
 import { writeReport } from './eval-report';
 import { machine, saveResults } from './machine';
+import { classMeasurements } from './measurements';
 import { progress } from './progress';
 
 const { values } = parseArgs({
@@ -314,32 +314,10 @@ async function prepare(spec: ModelSpec, dir: string, engine: OrtMatrixEngine): P
   readings.push(await verifyModel(path, verify));
   const verified = [...readings].sort((x, y) => x.latency.stats.p95Ms - y.latency.stats.p95Ms)[1];
 
-  const at = Date.now();
-  const measurements: ClassMeasurement[] = [
-    ...profile.layers.map((m) => ({
-      kind: 'layer-latency' as const,
-      deviceId: 'this',
-      layer: m.layer,
-      option: m.option,
-      medianMs: m.stats.medianMs,
-      at,
-    })),
-    {
-      kind: 'model-latency',
-      deviceId: 'this',
-      medianMs: profile.endToEnd.stats.medianMs,
-      p95Ms: profile.endToEnd.stats.p95Ms,
-      p99Ms: profile.endToEnd.stats.p99Ms,
-      at,
-    },
-    {
-      kind: 'model-memory',
-      deviceId: 'this',
-      residentBytes: Math.max(0, verified.memory.addedBytes),
-      weightBytes: verified.weightBytes,
-      at,
-    },
-  ];
+  const measurements = classMeasurements(profile, {
+    residentBytes: Math.max(0, verified.memory.addedBytes),
+    weightBytes: verified.weightBytes,
+  });
   const exactBytes = costs.filter((c) => c.option === 'exact').reduce((n, c) => n + c.weightBytes, 0);
   const version = {
     model: spec.id,
