@@ -20,7 +20,15 @@ export function classMeasurements(
       medianMs: m.stats.medianMs,
       at,
     })),
-    { kind: 'model-latency', deviceId: 'this', medianMs, p95Ms, p99Ms, at },
+    {
+      kind: 'model-latency',
+      deviceId: 'this',
+      medianMs,
+      p95Ms,
+      p99Ms,
+      runOverheadMs: profile.runOverheadMs,
+      at,
+    },
     { kind: 'model-memory', deviceId: 'this', ...memory, at },
   ];
 }

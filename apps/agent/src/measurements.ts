@@ -23,6 +23,7 @@ function context(c: MeasurementContext): ProtoContext {
     warmupRuns: c.warmupRuns,
     timedRuns: c.timedRuns,
     batchSize: c.batchSize,
+    runOverheadMs: c.runOverheadMs ?? 0,
   };
 }
 

@@ -26,9 +26,14 @@ describe('profileModel on CIFAR-10-quick', () => {
     expect(profile.layers.find((m) => m.option.startsWith('lowrank-data'))?.sameStructureAs).toMatch(
       /^lowrank:/,
     );
+    // Each isolated layer pays one run's fixed cost, which the whole model pays once: the profile
+    // times an empty run for the planner to take it off the layers.
+    expect(profile.runOverheadMs).toBeGreaterThan(0);
+    expect(profile.runOverheadMs).toBeLessThan(Math.max(...profile.layers.map((m) => m.stats.medianMs)));
+    expect(profile.endToEnd.context.runOverheadMs).toBe(profile.runOverheadMs);
     // Isolated layers each pay what the whole model amortises (a call, layout conversions at the
     // boundaries: measured here about 4x in sum for this tiny net), so the sum is only within a
-    // factor of the end-to-end time; the planner's cost model corrects by the measured ratio.
+    // factor of the end-to-end time.
     const exactSum = profile.layers
       .filter((m) => m.option === 'exact')
       .reduce((s, m) => s + m.stats.medianMs, 0);

@@ -6,6 +6,7 @@ import {
   extractSubgraph,
   GraphView,
   inferShapes,
+  ModelBuilder,
   type ModelProto,
   SeededRandom,
   sinkOutputs,
@@ -42,7 +43,7 @@ export interface ProfileSettings {
   readonly session?: SessionOptions;
   /** Per (layer, option). @default 3 warm-up runs and >= 20 ms, 20 timed runs and >= 60 ms */
   readonly timing?: TimingOptions;
-  /** Whole-model timing. @default 5 warm-up runs, then >= 30 timed runs and >= 100 ms */
+  /** Whole-model timing in each round. @default >= 40 timed runs and >= 200 ms, <= 2 s (10 runs at least) */
   readonly endToEndTiming?: TimingOptions;
   readonly onProgress?: (done: number, total: number, label: string) => void;
   /** Timing windows per (layer, option), spread over the profile. @default 5 */
@@ -58,8 +59,11 @@ export interface LayerOptionMeasurement extends LatencyMeasurement {
 }
 
 export interface ModelProfile {
+  /** Each context carries the run overhead (`runOverheadMs`). */
   readonly layers: readonly LayerOptionMeasurement[];
   readonly endToEnd: LatencyMeasurement;
+  /** Median of an empty run: in the whole model's figure once, and once in each isolated layer's. */
+  readonly runOverheadMs: number;
   /** Time per node from a separate run with onnxruntime's profiler on: for reports only. */
   readonly nodes: readonly NodeTiming[];
 }
@@ -92,6 +96,16 @@ const PROCESS_WARMUP_MS = 500;
 /** Runs of the separate, profiled run that attributes time per node (fewer for slow models). */
 const NODE_PROFILE_RUNS = 10;
 const NODE_PROFILE_MS = 2000;
+/**
+ * The whole model's window in each round: over the default 5 rounds, >= 200 runs and >= 1 s, as a
+ * device verifies a bound. Its p95 minus its layers is the fixed latency the planner predicts with,
+ * and the tail of a shorter sample is luck (a p95 from 100 ms of a sub-millisecond model moved by
+ * 30% from one profile to the next).
+ */
+const END_TO_END_TIMING: TimingOptions = { warmupRuns: 1, timedRuns: 40, minTimedMs: 200, maxTimedMs: 2_000 };
+/** The whole model's first window warms up this long: a new session's first runs are slow. */
+const WHOLE_WARMUP_MS = 500;
+const EMPTY_RUN_TIMING: TimingOptions = { warmupRuns: 10, timedRuns: 40, minTimedMs: 20 };
 /** A (layer, option) this slow has a repeatable median after fewer runs: one per later round. */
 const SLOW_ITEM_MS = 10;
 /** Pause between building the sessions and timing them. */
@@ -115,6 +129,13 @@ async function time(model: ModelProto, batchSize: number, settings: ProfileSetti
   } finally {
     await session.dispose();
   }
+}
+
+/** One value in, one out: what a run costs with nothing to compute (binding, scheduling, copies). */
+function emptyModel(): ModelProto {
+  const builder = new ModelBuilder({ name: 'empty-run' });
+  builder.output(builder.node('Relu', 'relu', [builder.input('x', [1, 1])]));
+  return builder.build();
 }
 
 /** Sessions kept open between timing rounds, by isolated-model bytes. */
@@ -149,6 +170,7 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
     timedRuns: 20,
     minTimedMs: 60,
   };
+  const endToEndTiming = settings.endToEndTiming ?? END_TO_END_TIMING;
   const perRound: TimingOptions = {
     ...timing,
     warmupRuns: 1,
@@ -161,6 +183,8 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
   );
   const engine: MatrixEngine = new OrtMatrixEngine(settings.session?.intraOpThreads ?? 0);
   const items: Item[] = [];
+  let whole: ModelSession | undefined;
+  let empty: ModelSession | undefined;
   const cuts = new Map<string, ModelProto>();
   const layers: LayerOptionMeasurement[] = [];
   const cancelled = (done: number) => {
@@ -219,6 +243,15 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
       }
     }
     const kept = items.filter((item) => item.session);
+    // The whole model and an empty run are timed in every round too, in the conditions the layers
+    // are: one window of the whole model alone fell into a slow spell often enough to put the
+    // planner's fixed latency at 1.5x what the model measured a minute later.
+    whole = await ModelSession.create(encodeModel(job.model), settings.session, job.model.graph?.name);
+    empty = await ModelSession.create(encodeModel(emptyModel()), settings.session, 'empty run');
+    const wholeInputs = modelInputs(job.model, batchSize);
+    const emptyInputs = { x: { data: new Float32Array([0.5]), dims: [1, 1] } };
+    const wholeSamples: number[] = [];
+    const emptySamples: number[] = [];
     // Building sessions is JS work that leaves the garbage collector and compiler busy on background
     // threads for a while; on a small machine they take the core the timed runs need (measured on 2
     // cores: a small conv at 0.46 instead of 0.06 ms for the first half second). Let them finish.
@@ -239,13 +272,17 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
               : { ...perRound, warmupRuns: median < 1 ? 1 : 0 };
         item.samples.push(...(await timeRuns(item.session!, item.inputs, window)));
       }
+      const first = round === 0 ? { minWarmupMs: WHOLE_WARMUP_MS } : {};
+      wholeSamples.push(...(await timeRuns(whole, wholeInputs, { ...endToEndTiming, ...first })));
+      emptySamples.push(...(await timeRuns(empty, emptyInputs, { ...EMPTY_RUN_TIMING, ...first })));
     }
+    const runOverheadMs = summarize(emptySamples).medianMs;
     for (const item of items) {
       const measurement = {
         layer: item.layer,
         option: item.option,
         stats: summarize(item.samples),
-        context: { ...item.context!, timedRuns: item.samples.length },
+        context: { ...item.context!, timedRuns: item.samples.length, runOverheadMs },
       };
       layers.push(measurement);
       for (const w of work.filter(
@@ -257,13 +294,13 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
         layers.push({ ...measurement, option: w.option, sameStructureAs: item.option });
       }
     }
-    settings.onProgress?.(work.length, work.length, 'end to end');
-    const endToEnd = await time(
-      job.model,
-      batchSize,
-      settings,
-      settings.endToEndTiming ?? { warmupRuns: 3, timedRuns: 30, minTimedMs: 100, maxTimedMs: 10_000 },
-    );
+    const endToEnd = {
+      stats: summarize(wholeSamples),
+      context: {
+        ...latencyContext(whole, wholeInputs, endToEndTiming.warmupRuns ?? 10, wholeSamples.length),
+        runOverheadMs,
+      },
+    };
     // Attribution only: as many profiled runs as fit in about NODE_PROFILE_MS.
     const nodeRuns = Math.max(
       2,
@@ -275,9 +312,9 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
       settings.session,
       nodeRuns,
     );
-    return { layers, endToEnd, nodes };
+    return { layers, endToEnd, runOverheadMs, nodes };
   } finally {
-    await Promise.all(items.map((item) => item.session?.dispose()));
+    await Promise.all([...items.map((item) => item.session), whole, empty].map((s) => s?.dispose()));
     await engine.dispose();
   }
 }

@@ -329,6 +329,8 @@ function renderModelPlan(plan: ModelPlan): string {
     figuresRow('predicted', plan.predicted),
     figuresRow('original', plan.original),
     changeRow(plan.predicted, plan.original),
+    // What no option changes (a run's overhead and tail; session overhead, activations): in both.
+    [...figuresRow('fixed, in both', plan.fixed).slice(0, 4), NONE],
   ]);
   return `model ${plan.model} (sha256 ${shortSha(plan.sha256)})\n${layers}\n\n${figures}\n`;
 }

@@ -231,6 +231,7 @@ const FEASIBLE_PLAN = PreviewPlanResponse.fromPartial({
       ],
       predicted: { latencyMs: 0.301, memoryBytes: 1_704_000, storageBytes: 78_296, accuracy: 0.987 },
       original: LENET_ORIGINAL,
+      fixed: { latencyMs: 0.062, memoryBytes: 1_580_000, storageBytes: 1_204, accuracy: 0 },
     },
     {
       model: 'cifar10-quick',
@@ -284,6 +285,7 @@ const FEASIBLE_PLAN = PreviewPlanResponse.fromPartial({
       ],
       predicted: { latencyMs: 6.42, memoryBytes: 1_281_000, storageBytes: 90_600, accuracy: 0.9022 },
       original: CIFAR_ORIGINAL,
+      fixed: { latencyMs: 0.071, memoryBytes: 980_000, storageBytes: 1_088, accuracy: 0 },
     },
   ],
   totals: { latencyMs: 6.721, memoryBytes: 2_985_000, storageBytes: 168_896, accuracy: 0.9022 },

@@ -213,6 +213,7 @@ export class AdminServiceImpl {
           sha256: version.sha256,
           predicted: { ...figures, accuracy: accuracyOf(version.model, figures.loss) },
           original: { ...original, accuracy: accuracyOf(version.model, 0) },
+          fixed: { ...problem.fixed, accuracy: 0 },
           layers: problem.layers.map((l) => {
             const option = plan.choices[version.model][l.layer];
             const chosen = l.options.find((o) => o.option === option)!;

@@ -20,7 +20,13 @@ import {
   MeasurementKind,
   WatchJobsResponse,
 } from '@blinknet/proto/v1/agent';
-import { enqueueJob, type OpenedDatabase, openDatabase, saveModelVersion } from '@blinknet/store';
+import {
+  classMeasurements,
+  enqueueJob,
+  type OpenedDatabase,
+  openDatabase,
+  saveModelVersion,
+} from '@blinknet/store';
 import { buildNetwork } from '@blinknet/zoo';
 import { AgentServiceImpl } from './agent-service';
 
@@ -148,6 +154,13 @@ describe('AgentService with a real agent', () => {
     expect(new Set(figures.filter((m) => m.layerOption).map((m) => m.layerOption!.option))).toEqual(
       new Set(options),
     );
+    // The empty run the profile timed reaches the cost model with the end-to-end figure.
+    const version = await db.prisma.modelVersion.findFirstOrThrow();
+    const [e2e] = (await classMeasurements(db.prisma, device.deviceClassId, version.id)).filter(
+      (m) => m.kind === 'model-latency',
+    );
+    expect(e2e).toMatchObject({ runOverheadMs: expect.any(Number) as number });
+    expect(e2e.kind === 'model-latency' && e2e.runOverheadMs! > 0).toBe(true);
 
     // A figure for an option outside the ladder is rejected for good: the agent sets it aside.
     agent.report([

@@ -1,5 +1,5 @@
 import { type ModelProblem } from '@blinknet/planner-core';
-import { calibrate, calibrationFrom, calibrationFromPlans, rawFigures, UNCALIBRATED } from './calibration';
+import { calibrate, calibrationFromPlans, type MeasuredPlan, rawFigures, UNCALIBRATED } from './calibration';
 
 const option = (name: string, latencyMs: number, memoryBytes: number) => ({
   option: name,
@@ -25,86 +25,111 @@ function predicted(p: ModelProblem, choices: Record<string, string>) {
 }
 
 describe('calibration', () => {
-  it('sums the chosen options on the uncalibrated cost model', () => {
+  const one = (raw: MeasuredPlan['raw'], latencyMs: number, memoryBytes?: number) =>
+    calibrationFromPlans([{ raw, latencyMs, memoryBytes }]);
+
+  it('sums the chosen options on the uncalibrated cost model, with what each approximation saves', () => {
     expect(rawFigures(problem, { a: 'low' })).toEqual({
       fixedLatencyMs: 0.1,
       layersLatencyMs: 0.5,
       memoryBytes: 1400,
+      approximations: { a: { option: 'low', savingMs: expect.closeTo(0.2, 12) as number } },
     });
   });
 
   it.each([
-    ['slower than predicted: added to the fixed costs', 1.2],
-    ['a little faster: taken off the fixed costs', 0.75],
+    ['slower than predicted: charged to the approximation', 1.2],
+    ['a little faster: taken off the fixed costs', 0.55],
     ['faster than the options add up to: the options scale down', 0.35],
   ])('makes the measured plan predict what was measured (%s)', (_, measuredMs) => {
     const choices = { a: 'low' };
-    const calibration = calibrationFrom(rawFigures(problem, choices), {
-      latencyMs: measuredMs,
-      memoryBytes: 2000,
-    });
+    const calibration = one(rawFigures(problem, choices), measuredMs, 2000);
     const after = predicted(calibrate(problem, calibration), choices);
     expect(after.latencyMs).toBeCloseTo(measuredMs, 12);
     expect(after.memoryBytes).toBe(2000);
   });
 
-  it('keeps what options save when the device is slower, and scales it when it is faster', () => {
-    const slower = calibrate(problem, calibrationFrom(rawFigures(problem, {}), { latencyMs: 1.6 }));
-    expect(predicted(slower, {}).latencyMs - predicted(slower, { a: 'low' }).latencyMs).toBeCloseTo(0.2, 12);
-    const faster = calibrate(problem, calibrationFrom(rawFigures(problem, {}), { latencyMs: 0.35 }));
+  it('charges a miss to the approximations by what each was to save, and the fixed latency without any', () => {
+    // Predicted 0.1 + 0.2 + 0.1 = 0.4 ms; measured 0.7: a was to save 0.2 ms, b 0.2: 0.15 ms each.
+    const calibration = one(rawFigures(problem, { a: 'low', b: 'low' }), 0.7);
+    expect(calibration).toMatchObject({ latencyScale: 1, latencyMs: 0 });
+    expect(calibration.optionLatencyMs.a.low).toBeCloseTo(0.15, 12);
+    expect(calibration.optionLatencyMs.b.low).toBeCloseTo(0.15, 12);
+    // Exact options and other plans keep their figures.
+    const calibrated = calibrate(problem, calibration);
+    expect(predicted(calibrated, {}).latencyMs).toBeCloseTo(0.8, 12);
+    // The model as uploaded: the fixed latency.
+    const slower = one(rawFigures(problem, {}), 1.6);
+    expect(slower).toMatchObject({ latencyScale: 1, latencyMs: expect.closeTo(0.8, 12) as number });
+    const whole = calibrate(problem, slower);
+    expect(predicted(whole, {}).latencyMs - predicted(whole, { a: 'low' }).latencyMs).toBeCloseTo(0.2, 12);
+  });
+
+  it('charges every rank of a factorisation on that layer, and nothing else', () => {
+    const ladder: ModelProblem = {
+      ...problem,
+      layers: [
+        {
+          layer: 'a',
+          options: [
+            option('exact', 0.4, 400),
+            option('lowrank:r=2', 0.2, 100),
+            option('lowrank-data:r=4', 0.25, 150),
+            option('prune:keep=0.5', 0.2, 200),
+          ],
+        },
+        problem.layers[1],
+      ],
+    };
+    const calibration = one(rawFigures(ladder, { a: 'lowrank:r=2' }), 0.9);
+    expect(calibration.optionLatencyMs).toEqual({ a: { lowrank: expect.closeTo(0.3, 12) as number } });
+    const [a] = calibrate(ladder, calibration).layers;
+    expect(a.options.map((o) => o.latencyMs)).toEqual(
+      [0.4, 0.5, 0.55, 0.2].map((ms) => expect.closeTo(ms, 12)),
+    );
+  });
+
+  it('scales what options save only where the device runs faster than they add up to', () => {
+    const faster = calibrate(problem, one(rawFigures(problem, {}), 0.35));
     expect(faster.fixed.latencyMs).toBe(0);
     expect(predicted(faster, {}).latencyMs - predicted(faster, { a: 'low' }).latencyMs).toBeCloseTo(0.1, 12);
   });
 
   it('leaves an uncalibrated problem as it is', () => {
     expect(calibrate(problem, UNCALIBRATED)).toEqual(problem);
-    expect(calibrationFrom(rawFigures(problem, {}), { latencyMs: 0.8 })).toEqual({
-      latencyScale: 1,
-      latencyMs: expect.closeTo(0, 12),
-      memoryBytes: 0,
+    expect(calibrationFromPlans([])).toEqual(UNCALIBRATED);
+    expect(one(rawFigures(problem, {}), 0.8)).toEqual({
+      ...UNCALIBRATED,
+      latencyMs: expect.closeTo(0, 12) as number,
     });
   });
 
-  describe('from several measured plans', () => {
-    const original = rawFigures(problem, {}); // options 0.7 ms
-    const approximated = rawFigures(problem, { a: 'low', b: 'low' }); // options 0.3 ms
+  describe('from several measured plans, oldest first', () => {
+    const original = rawFigures(problem, {}); // 0.8 ms
+    const both = rawFigures(problem, { a: 'low', b: 'low' }); // 0.4 ms
+    const onlyB = rawFigures(problem, { b: 'low' }); // 0.6 ms
 
-    it('fits how much of what the options save the device saw', () => {
-      // The device saw 0.2 ms of the 0.4 ms the options were predicted to save.
+    it('learns the fixed latency from the original and what each approximation really saves', () => {
+      // The original ran 0.2 ms slower than predicted; with both layers low it saved 0.2 ms, not 0.4.
       const calibration = calibrationFromPlans([
-        { raw: approximated, latencyMs: 1.0, memoryBytes: 2000 },
-        { raw: original, latencyMs: 1.2, memoryBytes: 2400 },
+        { raw: both, latencyMs: 0.8, memoryBytes: 2000 },
+        { raw: original, latencyMs: 1.0, memoryBytes: 2400 },
       ]);
-      expect(calibration.latencyScale).toBeCloseTo(0.5, 12);
+      expect(calibration.latencyMs).toBeCloseTo(0.2, 12);
       const calibrated = calibrate(problem, calibration);
-      expect(predicted(calibrated, {}).latencyMs).toBeCloseTo(1.2, 12);
-      expect(predicted(calibrated, { a: 'low', b: 'low' }).latencyMs).toBeCloseTo(1.0, 12);
-      expect(calibration.memoryBytes).toBe(
-        (2000 - approximated.memoryBytes + 2400 - original.memoryBytes) / 2,
-      );
+      expect(predicted(calibrated, {}).latencyMs).toBeCloseTo(1.0, 12);
+      expect(predicted(calibrated, { a: 'low', b: 'low' }).latencyMs).toBeCloseTo(0.8, 12);
+      expect(calibration.memoryBytes).toBe((2000 - both.memoryBytes + 2400 - original.memoryBytes) / 2);
     });
 
-    it('takes options that measured no faster as saving (almost) nothing', () => {
+    it('gives back what an option was charged when a later plan with it runs faster', () => {
       const calibration = calibrationFromPlans([
-        { raw: approximated, latencyMs: 1.3 },
-        { raw: original, latencyMs: 1.2 },
+        { raw: onlyB, latencyMs: 0.6 }, // b delivered after all (a first reading was noise)
+        { raw: both, latencyMs: 0.7 }, // 0.15 ms charged to each
       ]);
-      expect(calibration.latencyScale).toBe(0.05);
-      const calibrated = calibrate(problem, calibration);
-      const saved =
-        predicted(calibrated, {}).latencyMs - predicted(calibrated, { a: 'low', b: 'low' }).latencyMs;
-      expect(saved).toBeCloseTo(0.05 * 0.4, 12);
-    });
-
-    it('uses the mean of plans that cost alike, as one plan', () => {
-      const calibration = calibrationFromPlans([
-        { raw: original, latencyMs: 1.0 },
-        { raw: original, latencyMs: 1.2 },
-      ]);
-      expect(calibration).toEqual(
-        calibrationFrom(original, { latencyMs: 1.1, memoryBytes: original.memoryBytes }),
-      );
-      expect(calibrationFromPlans([])).toEqual(UNCALIBRATED);
+      expect(calibration.optionLatencyMs.b.low).toBeCloseTo(0, 12);
+      expect(calibration.optionLatencyMs.a.low).toBeCloseTo(0.15, 12);
+      expect(calibration.latencyMs).toBe(0);
     });
   });
 });

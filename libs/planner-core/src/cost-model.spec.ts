@@ -23,7 +23,10 @@ const version: ModelVersionCosts = {
   ],
 };
 
-/** Three devices; d3 is an outlier 10x slower than the others. */
+/**
+ * Three devices; d3 is an outlier 10x slower than the others. An empty run takes 0.1 ms (x the
+ * device's scale), in every isolated layer's figure once and in the whole model's once.
+ */
 function measurements(): ClassMeasurement[] {
   const out: ClassMeasurement[] = [];
   const layerMs: Record<string, number> = {
@@ -42,13 +45,13 @@ function measurements(): ClassMeasurement[] {
       const [layer, option] = key.split('/');
       out.push({ kind: 'layer-latency', deviceId: device, layer, option, medianMs: ms * scale, at: 2 });
     }
-    const sum = 3 * scale;
     out.push({
       kind: 'model-latency',
       deviceId: device,
-      medianMs: sum,
-      p95Ms: 1.2 * sum,
-      p99Ms: 1.5 * sum,
+      medianMs: 3 * scale,
+      p95Ms: 3.6 * scale,
+      p99Ms: 4.5 * scale,
+      runOverheadMs: 0.1 * scale,
       at: 2,
     });
     out.push({
@@ -68,11 +71,26 @@ describe('classCosts', () => {
   it('takes each device latest figure and the median across devices, robust to an outlier device', () => {
     const costs = classCosts(version, measurements(), 95);
     expect(costs.devices).toBe(3);
-    expect(costs.layerLatencyMs.get('a')!.get('exact')).toBeCloseTo(1.1);
-    expect(costs.layerLatencyMs.get('b')!.get('int8:compute')).toBeCloseTo(1.65);
-    // Every device's end-to-end p95 is 1.2x the sum of its own exact layers.
-    expect(costs.latencyRatio).toBeCloseTo(1.2);
-    expect(classCosts(version, measurements(), 50).latencyRatio).toBeCloseTo(1);
+    // Net of the run overhead: d2's 1.1 - 0.11.
+    expect(costs.layerLatencyMs.get('a')!.get('exact')).toBeCloseTo(0.99);
+    expect(costs.layerLatencyMs.get('b')!.get('int8:compute')).toBeCloseTo(1.54);
+    // d2's exact layers net 2.8 x 1.1; its whole model 3.6 x 1.1 at p95, 3 x 1.1 at the median.
+    expect(costs.latencyScale).toBe(1);
+    expect(costs.fixedLatencyMs).toBeCloseTo(0.8 * 1.1);
+    expect(classCosts(version, measurements(), 50).fixedLatencyMs).toBeCloseTo(0.2 * 1.1);
+    // Without a run overhead figure (older agents) the layers count as timed.
+    const plain = measurements().map((m) =>
+      m.kind === 'model-latency' ? { ...m, runOverheadMs: undefined } : m,
+    );
+    expect(classCosts(version, plain, 50).fixedLatencyMs).toBeCloseTo(0);
+    expect(classCosts(version, plain, 50).layerLatencyMs.get('a')!.get('exact')).toBeCloseTo(1.1);
+  });
+
+  it('scales the layers down, with no fixed latency, where they add up to more than the whole model', () => {
+    const faster = measurements().map((m) => (m.kind === 'model-latency' ? { ...m, p95Ms: m.p95Ms / 2 } : m));
+    const costs = classCosts(version, faster, 95);
+    expect(costs.latencyScale).toBeCloseTo(1.8 / 2.8);
+    expect(costs.fixedLatencyMs).toBe(0);
     // Median device d2: 33,000 resident - 10,100 weights - 2,000 activations.
     expect(costs.sessionOverheadBytes).toBe(20_900);
   });
@@ -106,14 +124,14 @@ describe('modelProblem', () => {
     const [exact, prune, int8] = a.options;
     expect(exact).toEqual({
       option: 'exact',
-      latencyMs: 1.1 * 1.2,
+      latencyMs: expect.closeTo(0.99) as number,
       memoryBytes: 4_000,
       storageBytes: 4_000,
       loss: 0,
     });
     // Pruning half of a's channels halves b's inputs: b's latency and weights fall by half whatever
     // b's option, a saving credited to the option (up to its own cost: costs stay >= 0) at b's least
-    // figures, int8:compute's (1.65 ms, 1500 bytes), not at b's exact ones.
+    // figures, int8:compute's (1.54 ms, 1500 bytes), not at b's exact ones.
     expect(prune.latencyMs).toBe(0);
     expect(prune.memoryBytes).toBe(2_000 - 750);
     expect(prune.loss).toBeCloseTo(5);
@@ -133,12 +151,16 @@ describe('modelProblem', () => {
         ]),
       },
     ).layers[0].options[1];
-    expect(mild.latencyMs).toBeCloseTo((1.5 - 0.5 * 1.65) * 1.2);
+    expect(mild.latencyMs).toBeCloseTo(1.5 - 0.5 * 1.54);
     expect(mild.memoryBytes).toBe(3_900 - 750);
     // int8:storage is folded back to float when the session loads: resident at float size.
     expect(int8).toMatchObject({ memoryBytes: 4_000, storageBytes: 1_000, loss: MIN_APPROXIMATION_LOSS });
     // A more accurate option than exact still costs the least loss: exact wins a tie.
     expect(b.options[1]).toMatchObject({ option: 'int8:compute', loss: MIN_APPROXIMATION_LOSS });
-    expect(problem.fixed).toEqual({ latencyMs: 0, memoryBytes: 20_900 + 2_000 + 100, storageBytes: 500 });
+    expect(problem.fixed).toEqual({
+      latencyMs: costs.fixedLatencyMs,
+      memoryBytes: 20_900 + 2_000 + 100,
+      storageBytes: 500,
+    });
   });
 });

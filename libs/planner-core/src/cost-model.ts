@@ -4,10 +4,16 @@
  * store and hands them in.
  *
  * - Latency of a (layer, option): the median across the class's devices of each device's latest
- *   median for it, so one slow or fast device does not move the class.
- * - Whole-model latency: the sum of its layers' latencies x the class's measured ratio of the exact
- *   model's end-to-end latency (at the policy's percentile) to the sum of its exact layers' medians;
- *   the ratio carries what isolated layers leave out (other ops, the tail).
+ *   median for it, net of the device's run overhead (an empty run's median: every isolated layer
+ *   pays it once, the whole model pays it once in all), so one slow or fast device does not move
+ *   the class.
+ * - Whole-model latency: the sum of its layers' latencies plus a fixed latency, both from the exact
+ *   model's end-to-end figure at the policy's percentile: what it takes beyond its exact layers (one
+ *   run's overhead, the ops outside the layers, the tail of the distribution) is fixed, since no
+ *   option removes it. Measured on 2 cores: a p95 sits 0.05-0.07 ms above the median whatever the
+ *   size of a sub-millisecond model (the host's interruptions), so a tail scaled with the layers
+ *   predicted approximated small models up to 1.5x too fast. Only where the layers timed alone add
+ *   up to more than the whole model (large models: caches) are they scaled down instead.
  * - Memory: the weights resident while serving + the activation peak + the session overhead measured
  *   for the class (resident bytes added by the exact model - its weights - its activation peak).
  *   int8:storage weights are counted at float size: onnxruntime folds DequantizeLinear at load.
@@ -61,6 +67,11 @@ export type ClassMeasurement =
       readonly medianMs: number;
       readonly p95Ms: number;
       readonly p99Ms: number;
+      /**
+       * Median of an empty run on the device with the same settings: in the end-to-end figure once
+       * and in each layer's isolated figure once. @default 0
+       */
+      readonly runOverheadMs?: number;
       readonly at: number;
     }
   | {
@@ -73,10 +84,12 @@ export type ClassMeasurement =
 
 /** One model version's costs on one device class. */
 export interface ClassCosts {
-  /** layer -> option -> median across devices of each device's latest median (ms). */
+  /** layer -> option -> median across devices of each device's latest median net of its run overhead (ms). */
   readonly layerLatencyMs: ReadonlyMap<string, ReadonlyMap<string, number>>;
-  /** Measured end-to-end (at the percentile) / sum of exact layer medians; median across devices. */
-  readonly latencyRatio: number;
+  /** Factor on the layers' latencies: 1 unless they add up to more than the whole model; median across devices. */
+  readonly latencyScale: number;
+  /** End-to-end latency (at the percentile) beyond the exact layers; median across devices. */
+  readonly fixedLatencyMs: number;
   /** Resident bytes beyond weights and activations, median across devices. */
   readonly sessionOverheadBytes: number;
   /** Devices whose measurements went in. */
@@ -126,13 +139,20 @@ export function classCosts(
   if (![50, 95, 99].includes(percentile)) {
     throw new InvalidArgumentError('percentile', `must be 50, 95 or 99, got ${percentile}`);
   }
+  const e2e = latestPerDevice(
+    measurements.filter((m) => m.kind === 'model-latency'),
+    () => 'model',
+  ).get('model');
+  const overheadMs = (device: string) => e2e?.get(device)?.runOverheadMs ?? 0;
+  const net = (m: { readonly deviceId: string; readonly medianMs: number }) =>
+    Math.max(0, m.medianMs - overheadMs(m.deviceId));
   const layers = measurements.filter((m) => m.kind === 'layer-latency');
   const layerLatencyMs = new Map<string, Map<string, number>>();
   for (const [key, perDevice] of latestPerDevice(layers, (m) => `${m.layer}\0${m.option}`)) {
     const [layer, option] = key.split('\0');
     let options = layerLatencyMs.get(layer);
     if (!options) layerLatencyMs.set(layer, (options = new Map()));
-    options.set(option, median([...perDevice.values()].map((m) => m.medianMs)));
+    options.set(option, median([...perDevice.values()].map(net)));
   }
   const layerNames = [...new Set(version.options.map((o) => o.layer))];
   for (const layer of layerNames) {
@@ -141,24 +161,22 @@ export function classCosts(
     }
   }
 
-  // Per device: its end-to-end figure over the sum of its own exact layer medians.
+  // Per device: its end-to-end figure against the sum of its own exact layers.
   const exactPerDevice = latestPerDevice(
     layers.filter((m) => m.option === EXACT),
     (m) => m.layer,
   );
-  const e2e = latestPerDevice(
-    measurements.filter((m) => m.kind === 'model-latency'),
-    () => 'model',
-  ).get('model');
-  const ratios: number[] = [];
+  const scales: number[] = [];
+  const fixed: number[] = [];
   for (const [device, m] of e2e ?? []) {
-    const own = layerNames.map((l) => exactPerDevice.get(l)?.get(device)?.medianMs);
+    const own = layerNames.map((l) => exactPerDevice.get(l)?.get(device));
     if (own.some((v) => v === undefined)) continue;
-    const sum = (own as number[]).reduce((a, b) => a + b, 0);
+    const sum = own.reduce((a, l) => a + net(l!), 0);
     const figure = percentile === 50 ? m.medianMs : percentile === 95 ? m.p95Ms : m.p99Ms;
-    if (sum > 0) ratios.push(figure / sum);
+    scales.push(figure >= sum || sum <= 0 ? 1 : figure / sum);
+    fixed.push(Math.max(0, figure - sum));
   }
-  if (ratios.length === 0) throw new NotProfiledError(version.model, 'end-to-end latency');
+  if (scales.length === 0) throw new NotProfiledError(version.model, 'end-to-end latency');
 
   const memory = latestPerDevice(
     measurements.filter((m) => m.kind === 'model-memory'),
@@ -171,7 +189,8 @@ export function classCosts(
   const devices = new Set(measurements.map((m) => m.deviceId)).size;
   return {
     layerLatencyMs,
-    latencyRatio: median(ratios),
+    latencyScale: median(scales),
+    fixedLatencyMs: median(fixed),
     sessionOverheadBytes: median(overheads),
     devices,
   };
@@ -184,7 +203,7 @@ function residentWeightBytes(option: LadderOption, exact: LadderOption): number 
 
 /**
  * The solver's view of one model on one class: every ladder option that was measured there, with
- * latency (scaled by the class ratio), memory, storage and accuracy loss in points (>= 0).
+ * latency (scaled as the class measured), memory, storage and accuracy loss in points (>= 0).
  */
 export function modelProblem(
   version: ModelVersionCosts,
@@ -241,7 +260,7 @@ export function modelProblem(
       }
       choices.push({
         option: o.option,
-        latencyMs: Math.max(0, latencyMs) * costs.latencyRatio,
+        latencyMs: Math.max(0, latencyMs) * costs.latencyScale,
         memoryBytes: Math.max(0, memoryBytes),
         storageBytes: Math.max(0, storageBytes),
         loss: Math.max(MIN_APPROXIMATION_LOSS, (version.accuracy - o.accuracy) * 100),
@@ -256,7 +275,7 @@ export function modelProblem(
     model: version.model,
     layers,
     fixed: {
-      latencyMs: 0,
+      latencyMs: costs.fixedLatencyMs,
       memoryBytes: costs.sessionOverheadBytes + version.activationPeakBytes + version.otherWeightBytes,
       storageBytes: Math.max(0, version.bytes - exactWeightBytes),
     },

@@ -38,6 +38,8 @@ export interface MeasurementContext {
   readonly warmupRuns: number;
   readonly timedRuns: number;
   readonly batchSize: number;
+  /** Median of an empty run with the same settings (profiles only): the fixed cost of any run. */
+  readonly runOverheadMs?: number;
 }
 
 export interface LatencyMeasurement {

@@ -286,6 +286,7 @@ export async function classMeasurements(
         medianMs: m.medianMs!,
         p95Ms: m.p95Ms!,
         p99Ms: m.p99Ms!,
+        runOverheadMs: (JSON.parse(m.contextJson) as { runOverheadMs?: number }).runOverheadMs,
         at,
       };
     }
