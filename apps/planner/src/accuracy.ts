@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Logger } from 'pino';
 import { toError } from '@blinknet/core';
-import { applyPlan } from '@blinknet/approx';
+import { applyPlan, OptionNotOfferedError } from '@blinknet/approx';
 import { decodeModel, encodeModel, type ModelProto } from '@blinknet/onnx';
 import { CalibrationRunner, type FloatTensor, ModelSession, OrtMatrixEngine } from '@blinknet/runtime';
 import {
@@ -23,6 +23,7 @@ import {
   type OpenedDatabase,
   setAccuracyState,
   setOptionAccuracy,
+  setOptionUnavailable,
 } from '@blinknet/store';
 import { argmaxRows, type DatasetName, type ImageDataset, loadDataset, toInputBatch } from '@blinknet/zoo';
 import { datasetLayout, inputsPath } from './catalog';
@@ -291,7 +292,7 @@ export class AccuracyWorker {
     const started = performance.now();
     const original = await top1(bytes, calibration, version.inputName);
     const baseline = original.accuracy;
-    const todo = version.options.filter((o) => o.accuracy === undefined);
+    const todo = version.options.filter((o) => o.accuracy === undefined && o.unavailable === undefined);
     log.info({ options: todo.length, images: calibration.count }, 'accuracy model started');
     const engine = new OrtMatrixEngine();
     const context = { engine, calibration: new CalibrationRunner({ [version.inputName]: activations }) };
@@ -300,7 +301,17 @@ export class AccuracyWorker {
       let done = 0;
       for (const o of todo) {
         if (this.stopped) return;
-        const accuracy = await optionAccuracy(reference, o.layer, o.option);
+        let accuracy: number;
+        try {
+          accuracy = await optionAccuracy(reference, o.layer, o.option);
+        } catch (error) {
+          // An option this version's data cannot build (a data-aware rank above its calibration
+          // samples, on random inputs 256): never offered, the rest of the ladder stands.
+          if (!(error instanceof OptionNotOfferedError)) throw error;
+          log.warn({ layer: o.layer, option: o.option, reason: error.message }, 'option unavailable');
+          await setOptionUnavailable(this.db.prisma, version.id, o.layer, o.option, error.message);
+          continue;
+        }
         await setOptionAccuracy(this.db.prisma, version.id, o.layer, o.option, accuracy);
         if (++done % 10 === 0) log.info({ done, of: todo.length }, 'accuracy model progress');
       }

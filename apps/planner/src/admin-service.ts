@@ -60,7 +60,7 @@ function versionInfo(v: ModelVersionRecord): ModelVersion {
     layers: new Set(v.options.map((o) => o.layer)).size,
     options: v.options.length,
     accuracyState: v.accuracyState,
-    optionsEvaluated: v.options.filter((o) => o.accuracy !== undefined).length,
+    optionsEvaluated: v.options.filter((o) => o.accuracy !== undefined || o.unavailable !== undefined).length,
     calibrationAccuracy: v.calibrationAccuracy ?? 0,
     heldOutAccuracy: v.heldOutAccuracy ?? 0,
     accuracyDetail: v.accuracyDetail ?? '',

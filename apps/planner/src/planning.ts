@@ -230,7 +230,9 @@ export async function planPolicy(
       activationPeakBytes: version.activationPeakBytes,
       otherWeightBytes: version.otherWeightBytes,
       accuracy,
-      options: version.options.map((o) => ({ ...o, accuracy: o.accuracy ?? 0 })),
+      options: version.options
+        .filter((o) => o.unavailable === undefined)
+        .map((o) => ({ ...o, accuracy: o.accuracy ?? 0 })),
     };
     const costs = classCosts(costsInput, measurements, policy.latencyPercentile);
     const costModel = modelProblem(costsInput, costs, { latencyBoundMs: entry.latencyBoundMs });

@@ -12,6 +12,7 @@ export {
   saveModelVersion,
   setAccuracyState,
   setOptionAccuracy,
+  setOptionUnavailable,
 } from './models';
 export {
   classMeasurements,

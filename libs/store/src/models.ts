@@ -49,6 +49,8 @@ export interface ModelVersionRecord {
     readonly shrinks: readonly string[];
     /** On the calibration split, once measured. */
     readonly accuracy?: number;
+    /** Why the option cannot be built for this version; the planner never offers it. */
+    readonly unavailable?: string;
   }[];
 }
 
@@ -126,6 +128,7 @@ function record(v: Prisma.ModelVersionGetPayload<{ include: typeof withLadder }>
       flops: o.flops,
       shrinks: JSON.parse(o.shrinksJson) as string[],
       accuracy: o.accuracy ?? undefined,
+      unavailable: o.unavailable ?? undefined,
     })),
   };
 }
@@ -174,6 +177,20 @@ export async function setOptionAccuracy(
   await prisma.layerOption.update({
     where: { modelVersionId_layer_option: { modelVersionId: versionId, layer, option } },
     data: { accuracy },
+  });
+}
+
+/** Records that an option of a version's ladder cannot be built for it, and why. */
+export async function setOptionUnavailable(
+  prisma: PrismaClient,
+  versionId: string,
+  layer: string,
+  option: string,
+  reason: string,
+): Promise<void> {
+  await prisma.layerOption.update({
+    where: { modelVersionId_layer_option: { modelVersionId: versionId, layer, option } },
+    data: { unavailable: reason },
   });
 }
 
