@@ -22,8 +22,7 @@ import {
   type ModelVersionRecord,
   type OpenedDatabase,
   setAccuracyState,
-  setOptionAccuracy,
-  setOptionUnavailable,
+  setOptionEvaluated,
 } from '@blinknet/store';
 import { argmaxRows, type DatasetName, type ImageDataset, loadDataset, toInputBatch } from '@blinknet/zoo';
 import { datasetLayout, inputsPath } from './catalog';
@@ -301,18 +300,17 @@ export class AccuracyWorker {
       let done = 0;
       for (const o of todo) {
         if (this.stopped) return;
-        let accuracy: number;
-        try {
-          accuracy = await optionAccuracy(reference, o.layer, o.option);
-        } catch (error) {
-          // An option this version's data cannot build (a data-aware rank above its calibration
-          // samples, on random inputs 256): never offered, the rest of the ladder stands.
-          if (!(error instanceof OptionNotOfferedError)) throw error;
-          log.warn({ layer: o.layer, option: o.option, reason: error.message }, 'option unavailable');
-          await setOptionUnavailable(this.db.prisma, version.id, o.layer, o.option, error.message);
-          continue;
-        }
-        await setOptionAccuracy(this.db.prisma, version.id, o.layer, o.option, accuracy);
+        const found = await optionAccuracy(reference, o.layer, o.option).then(
+          (accuracy) => ({ accuracy }),
+          (error: unknown) => {
+            // An option this version's data cannot build (a data-aware rank above its calibration
+            // samples, on random inputs 256): never offered, the rest of the ladder stands.
+            if (!(error instanceof OptionNotOfferedError)) throw error;
+            log.warn({ layer: o.layer, option: o.option, reason: error.message }, 'option unavailable');
+            return { unavailable: error.message };
+          },
+        );
+        await setOptionEvaluated(this.db.prisma, version.id, o.layer, o.option, found);
         if (++done % 10 === 0) log.info({ done, of: todo.length }, 'accuracy model progress');
       }
     } finally {

@@ -11,8 +11,7 @@ export {
   type ModelVersionRecord,
   saveModelVersion,
   setAccuracyState,
-  setOptionAccuracy,
-  setOptionUnavailable,
+  setOptionEvaluated,
 } from './models';
 export {
   classMeasurements,

@@ -166,31 +166,20 @@ export async function latestModelVersion(prisma: PrismaClient, name: string): Pr
   return record(version);
 }
 
-/** Records the accuracy of one ladder option on the calibration split. */
-export async function setOptionAccuracy(
+/**
+ * Records what evaluating one ladder option found: its accuracy on the calibration split, or why it
+ * cannot be built for this version (`unavailable`).
+ */
+export async function setOptionEvaluated(
   prisma: PrismaClient,
   versionId: string,
   layer: string,
   option: string,
-  accuracy: number,
+  found: { readonly accuracy: number } | { readonly unavailable: string },
 ): Promise<void> {
   await prisma.layerOption.update({
     where: { modelVersionId_layer_option: { modelVersionId: versionId, layer, option } },
-    data: { accuracy },
-  });
-}
-
-/** Records that an option of a version's ladder cannot be built for it, and why. */
-export async function setOptionUnavailable(
-  prisma: PrismaClient,
-  versionId: string,
-  layer: string,
-  option: string,
-  reason: string,
-): Promise<void> {
-  await prisma.layerOption.update({
-    where: { modelVersionId_layer_option: { modelVersionId: versionId, layer, option } },
-    data: { unavailable: reason },
+    data: found,
   });
 }
 
