@@ -122,6 +122,14 @@ describe('calibration', () => {
       expect(calibration.memoryBytes).toBe((2000 - both.memoryBytes + 2400 - original.memoryBytes) / 2);
     });
 
+    it('offsets memory by whole bytes', () => {
+      const calibration = calibrationFromPlans([
+        { raw: original, latencyMs: 0.8, memoryBytes: original.memoryBytes + 1 },
+        { raw: original, latencyMs: 0.8, memoryBytes: original.memoryBytes + 2 },
+      ]);
+      expect(calibration.memoryBytes).toBe(2);
+    });
+
     it('gives back what an option was charged when a later plan with it runs faster', () => {
       const calibration = calibrationFromPlans([
         { raw: onlyB, latencyMs: 0.6 }, // b delivered after all (a first reading was noise)

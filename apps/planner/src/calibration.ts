@@ -145,9 +145,11 @@ export function calibrationFromPlans(plans: readonly MeasuredPlan[]): Calibratio
     }
   }
   const memory = plans.filter((p) => p.memoryBytes !== undefined);
+  // Whole bytes: plans and their figures travel as uint64 (a mean of two offsets ending in .5 made
+  // every status call fail to serialise).
   const memoryBytes =
     memory.length > 0
-      ? memory.reduce((n, p) => n + p.memoryBytes! - p.raw.memoryBytes, 0) / memory.length
+      ? Math.round(memory.reduce((n, p) => n + p.memoryBytes! - p.raw.memoryBytes, 0) / memory.length)
       : 0;
   return { latencyScale, latencyMs, memoryBytes, optionLatencyMs: added };
 }

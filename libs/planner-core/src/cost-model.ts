@@ -191,7 +191,7 @@ export function classCosts(
     layerLatencyMs,
     latencyScale: median(scales),
     fixedLatencyMs: median(fixed),
-    sessionOverheadBytes: median(overheads),
+    sessionOverheadBytes: Math.round(median(overheads)), // whole bytes: plans travel as uint64
     devices,
   };
 }
