@@ -20,6 +20,7 @@ describe('Planner', () => {
         '0002_planner',
         '0003_models',
         '0004_deployments',
+        '0005_unavailable_options',
       ]);
       const secretPath = join(dataDir, 'enrollment-secret');
       expect(statSync(secretPath).mode & 0o777).toBe(0o600);
