@@ -17,6 +17,7 @@ import {
   type LatencyMeasurement,
   type MeasurementContext,
   measureLatency,
+  medianWindow,
   ModelSession,
   type NodeTiming,
   OrtMatrixEngine,
@@ -295,8 +296,7 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
         layers.push({ ...measurement, option: w.option, sameStructureAs: item.option });
       }
     }
-    const windows = wholeWindows.map(summarize).sort((a, b) => a.p95Ms - b.p95Ms);
-    const stats = windows[windows.length >> 1];
+    const stats = medianWindow(wholeWindows.map(summarize), (s) => s.p95Ms);
     const endToEnd = {
       stats,
       context: {

@@ -10,6 +10,7 @@ import {
   type LatencyMeasurement,
   measureLatency,
   measureModelMemory,
+  medianWindow,
   type MemoryMeasurement,
   ModelSession,
 } from '@blinknet/runtime';
@@ -71,10 +72,9 @@ export async function verifyModel(path: string, settings: VerifySettings): Promi
   } finally {
     await session.dispose();
   }
-  const sorted = [...windows].sort((x, y) => x.stats.p95Ms - y.stats.p95Ms);
   const memory = await measureModelMemory(path, { [inputName]: dims }, { intraOpThreads: settings.threads });
   return {
-    latency: sorted[sorted.length >> 1],
+    latency: medianWindow(windows, (w) => w.stats.p95Ms),
     windows,
     memory,
     weightBytes: weightBytes(decodeModel(readFileSync(path), path)),

@@ -51,7 +51,7 @@ export interface RawFigures {
 const EXACT = 'exact';
 
 /** What a calibration charges an option as: its technique (lowrank-data is lowrank). */
-export function techniqueOf(option: string): string {
+function techniqueOf(option: string): string {
   if (option.startsWith('lowrank')) return 'lowrank';
   if (option.startsWith('prune:')) return 'prune';
   return option;

@@ -18,7 +18,7 @@ export {
   timeRuns,
   type TimingOptions,
 } from './latency';
-export { type LatencyStats, quantile, summarize } from './stats';
+export { type LatencyStats, medianWindow, quantile, summarize } from './stats';
 export { type MemoryMeasurement, measureModelMemory } from './memory';
 export { type DeviceFacts, deviceFacts } from './device';
 export { type NodeTiming, nodeTimings } from './node-profile';

@@ -20,6 +20,14 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
 }
 
+/**
+ * Of a model timed in several windows, the median window by p95: the figure that judges a bound
+ * (one window in a slow spell, or a lucky one, decides nothing).
+ */
+export function medianWindow<T>(windows: readonly T[], p95Ms: (window: T) => number): T {
+  return [...windows].sort((a, b) => p95Ms(a) - p95Ms(b))[windows.length >> 1];
+}
+
 export function summarize(samplesMs: readonly number[]): LatencyStats {
   const sorted = [...samplesMs].sort((a, b) => a - b);
   const n = sorted.length;
