@@ -244,10 +244,11 @@ export async function profileModel(job: ProfileJob, settings: ProfileSettings = 
     }
     const kept = items.filter((item) => item.session);
     // The whole model and an empty run are timed in every round too, in the conditions the layers
-    // are: one window of the whole model alone fell into a slow spell often enough to put the
-    // planner's fixed latency at 1.5x what the model measured a minute later. The whole model's
-    // figures are its median window's (by p95), as a device verifies: pooled, one slow round of five
-    // decided the p95 (VGG16: 240 instead of 175 ms, a fixed latency of 55 ms no plan could beat).
+    // are: with one window of the whole model alone, a profile taken in a slow spell made the
+    // planner predict 1.6x what plans measured a minute later (CIFAR-10-quick, cost-model bench).
+    // The whole model's figures are its median window's (by p95), as a device verifies: with the
+    // rounds' samples pooled, VGG16's plans were predicted up to 2x what they measured (308 vs 154
+    // ms) in an evaluation run whose readings of the original that minute went up to 240 ms.
     whole = await ModelSession.create(encodeModel(job.model), settings.session, job.model.graph?.name);
     empty = await ModelSession.create(encodeModel(emptyModel()), settings.session, 'empty run');
     const wholeInputs = modelInputs(job.model, batchSize);
