@@ -224,7 +224,13 @@ export async function statusWhen(
   } catch (error) {
     const where = JSON.stringify({
       loops: last?.loops,
-      deployments: last?.deployments.map((d) => [d.deviceName, d.round, d.state, d.detail]),
+      deployments: last?.deployments.map((d) => [
+        d.deviceName,
+        d.round,
+        d.state,
+        d.detail,
+        `p95 ${d.measured?.latencyMs.toFixed(3)} ms, predicted ${d.predicted?.latencyMs.toFixed(3)}`,
+      ]),
     });
     throw new Error(`${(error as Error).message}; last status ${where}; ${options.context?.() ?? ''}`);
   }

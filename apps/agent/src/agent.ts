@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Server, ServerCredentials, Server as GrpcServer } from '@grpc/grpc-js';
 import { type Logger } from 'pino';
-import { toError } from '@blinknet/core';
+import { latencyAt, toError } from '@blinknet/core';
 import { decodeModel, weightBytes } from '@blinknet/onnx';
 import {
   type DeployJob,
@@ -397,7 +397,7 @@ export class Agent {
         });
       }
     };
-    check(latency.stats.p95Ms, bounds?.latencyMs, 'latency');
+    check(latencyAt(latency.stats, bounds?.latencyPercentile ?? 95), bounds?.latencyMs, 'latency');
     check(memory.addedBytes, bounds?.memoryBytes, 'memory');
     check(storageBytes, bounds?.storageBytes, 'storage');
     return {

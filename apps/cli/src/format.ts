@@ -192,7 +192,7 @@ export function renderDevices(response: ListDevicesResponse, deviceClass: string
   const serving = response.devices.flatMap((d) =>
     d.models.map(
       (m) =>
-        `  ${d.name || d.id}  ${m.model}: ${m.state}, p95 ${m.p95Ms > 0 ? formatMs(m.p95Ms) : NONE}, ` +
+        `  ${d.name || d.id}  ${m.model}: ${m.state}, latency ${m.latencyMs > 0 ? formatMs(m.latencyMs) : NONE}, ` +
         `memory ${m.memoryBytes > 0 ? formatBytes(m.memoryBytes) : NONE}, storage ${m.storageBytes > 0 ? formatBytes(m.storageBytes) : NONE}\n`,
     ),
   );

@@ -109,8 +109,8 @@ const DEVICES = ListDevicesResponse.fromPartial({
       measurements: 1_284,
       pendingJobs: 0,
       models: [
-        { model: 'lenet5', state: 'active', p95Ms: 0.287, memoryBytes: 1_650_000, storageBytes: 194_400 },
-        { model: 'cifar10-quick', state: 'verifying', p95Ms: 0, memoryBytes: 0, storageBytes: 0 },
+        { model: 'lenet5', state: 'active', latencyMs: 0.287, memoryBytes: 1_650_000, storageBytes: 194_400 },
+        { model: 'cifar10-quick', state: 'verifying', latencyMs: 0, memoryBytes: 0, storageBytes: 0 },
       ],
     },
     {

@@ -327,7 +327,7 @@ describe('AdminService', () => {
     );
     const figures = served.devices[0].models;
     expect(figures.map((f) => f.model).sort()).toEqual(['cifar10-quick', 'lenet5']);
-    for (const f of figures) expect(f.p95Ms).toBeGreaterThan(0);
+    for (const f of figures) expect(f.latencyMs).toBeGreaterThan(0);
     // No earlier plan was active: nothing to roll back to.
     await expect(call((m, cb) => client.rollback({ scope }, m, cb))).rejects.toThrow(/FAILED_PRECONDITION/);
 

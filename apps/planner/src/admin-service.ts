@@ -97,7 +97,7 @@ function deploymentProto(d: DeploymentRecord): Deployment {
   const heldOut = (d.plan.measured as { heldOutAccuracy?: Record<string, number> } | undefined)
     ?.heldOutAccuracy;
   const ladder = d.plan.ladder[d.model] ?? [];
-  const verified = d.measured.p95Ms !== undefined;
+  const verified = d.measured.latencyMs !== undefined;
   return {
     id: d.id,
     planId: d.planId,
@@ -118,7 +118,7 @@ function deploymentProto(d: DeploymentRecord): Deployment {
       accuracy: predicted.accuracy,
     },
     measured: {
-      latencyMs: d.measured.p95Ms ?? 0,
+      latencyMs: d.measured.latencyMs ?? 0,
       memoryBytes: d.measured.residentBytes ?? 0,
       storageBytes: verified ? ladder.reduce((n, r) => n + r.bytes, 0) : 0,
       accuracy: heldOut?.[d.model] ?? 0,
@@ -335,7 +335,7 @@ export class AdminServiceImpl {
                 return {
                   model: s.model,
                   state: s.state,
-                  p95Ms: figures.latencyMs,
+                  latencyMs: figures.latencyMs,
                   memoryBytes: figures.memoryBytes,
                   storageBytes: figures.storageBytes,
                 };

@@ -11,7 +11,8 @@
  *    `maxRounds`; past it the policy ends `failed` with the measured figures. Meanwhile each device
  *    keeps (or rolled back to) its last release that met its bounds.
  * 4. with canaries (`canaryDevices`), a round goes to that many devices of the scope first; once it
- *    converges there, the rest get it (and step 3 again), as do devices that join later.
+ *    met the bounds there, the rest get it before the loop says converged (and step 3 again), as
+ *    do devices that join later.
  * A changed policy starts again at round 1. State lives in the database only: a restarted planner
  * goes on where it stopped.
  */
@@ -112,12 +113,14 @@ export class ClosedLoop {
       model: d.model,
       state: d.state,
       predictedLatencyMs: predicted.models[d.model]?.latencyMs,
-      measuredP95Ms: d.measured.p95Ms,
+      measuredLatencyMs: d.measured.latencyMs,
       predictedMemoryBytes: predicted.models[d.model]?.memoryBytes,
       measuredMemoryBytes: d.measured.residentBytes,
       violations: d.violations,
     }));
     if (deployments.every((d) => d.state === 'active')) {
+      // Met on the canaries: the rest of the scope gets the plan before the loop says converged.
+      if (await this.deployToNewDevices(policy, latest.id, await devicesInScope(this.db, policy))) return;
       await this.finish(latest.id, 'converged', { devices: figures });
       return;
     }
@@ -146,25 +149,26 @@ export class ClosedLoop {
   }
 
   /**
-   * Devices of the policy's scope without the converged plan get it: those that waited for the
-   * canaries, and those that joined since; the loop then goes on as for any round (a device that
-   * cannot meet the bounds starts the next).
+   * Devices of the policy's scope without the plan get it: those that waited for the canaries, and
+   * those that joined since; the loop then goes on as for any round (a device that cannot meet the
+   * bounds starts the next). Whether any did.
    */
   private async deployToNewDevices(
     policy: PolicyRecord,
     planId: string,
     devices: readonly DeviceSummary[],
-  ): Promise<void> {
+  ): Promise<boolean> {
     const served = new Set((await listDeployments(this.db.prisma, { planId })).map((d) => d.deviceId));
     // Only devices connected now: one that is away gets it when it is back (the next pass).
     const joined = devices.filter((d) => !served.has(d.id) && this.agents.connected(d.id));
-    if (joined.length === 0) return;
+    if (joined.length === 0) return false;
     const deploymentIds = await this.deployer.redeploy(policy, planId, joined);
     await recordPlanMeasured(this.db.prisma, planId, { outcome: undefined });
     this.log.info(
       { policy: policy.id, planId, devices: joined.map((d) => d.name), deployments: deploymentIds.length },
-      'closed loop: converged plan deployed to the rest of the scope',
+      'closed loop: plan deployed to the rest of the scope',
     );
+    return true;
   }
 
   /**

@@ -108,7 +108,7 @@ async function calibrationOf(
   const plans: MeasuredPlan[] = [];
   for (const planId of await newestMeasuredPlans(db.prisma, deviceClassId, version.id, CALIBRATION_PLANS)) {
     const measured = (await listDeployments(db.prisma, { planId })).filter(
-      (d) => d.model === version.model && d.measured.p95Ms !== undefined,
+      (d) => d.model === version.model && d.measured.latencyMs !== undefined,
     );
     const raw = (measured[0]?.plan.predicted as PredictedFigures | undefined)?.models[version.model]
       ?.costModel;
@@ -116,7 +116,7 @@ async function calibrationOf(
     const memory = measured.flatMap((d) => d.measured.residentBytes ?? []);
     plans.push({
       raw,
-      latencyMs: Math.max(...measured.map((d) => d.measured.p95Ms!)),
+      latencyMs: Math.max(...measured.map((d) => d.measured.latencyMs!)),
       memoryBytes: memory.length > 0 ? Math.max(...memory) : undefined,
     });
   }

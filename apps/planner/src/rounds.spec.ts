@@ -17,7 +17,7 @@ const policy: PolicyRecord = {
 function deployment(
   model: string,
   state: DeploymentRecord['state'],
-  p95Ms: number,
+  latencyMs: number,
   device = 'd1',
   residentBytes = 29e6,
 ): DeploymentRecord {
@@ -37,7 +37,7 @@ function deployment(
       measured: {},
       ladder: { [model]: [{ sha256: 'x', bytes: 400e3, factor: 1, choices: {} }] },
     },
-    measured: { p95Ms, residentBytes },
+    measured: { latencyMs, residentBytes },
     violations: [],
   };
 }
@@ -89,7 +89,7 @@ describe('a round judged against its policy', () => {
 
   it("names a failed loop's closest round by its worst device", () => {
     const figures = (p95: number[], memory: number[]) =>
-      p95.map((v, i) => ({ device: `d${i % 2}`, measuredP95Ms: v, measuredMemoryBytes: memory[i] }));
+      p95.map((v, i) => ({ device: `d${i % 2}`, measuredLatencyMs: v, measuredMemoryBytes: memory[i] }));
     const detail = closestMeasured([
       { round: 2, measured: { devices: figures([0.2, 0.3], [30e6, 31e6]) } },
       { round: 1, measured: { devices: figures([0.25, 0.26], [29e6, 29e6]) } },

@@ -14,14 +14,14 @@ export function jointlyMet(policy: PolicyRecord, deployments: readonly Deploymen
   return [...byDevice.values()].every((own) => {
     const complete =
       own.length === policy.models.length &&
-      own.every((d) => ['active', 'rolled-back'].includes(d.state) && d.measured.p95Ms !== undefined);
+      own.every((d) => ['active', 'rolled-back'].includes(d.state) && d.measured.latencyMs !== undefined);
     if (!complete) return false;
     const sum = (f: (d: DeploymentRecord) => number) => own.reduce((n, d) => n + f(d), 0);
     const ownBound = (d: DeploymentRecord) => policy.models.find((m) => m.model === d.model)?.latencyBoundMs;
     return (
-      own.every((d) => within(d.measured.p95Ms!, ownBound(d))) &&
+      own.every((d) => within(d.measured.latencyMs!, ownBound(d))) &&
       within(
-        sum((d) => d.measured.p95Ms!),
+        sum((d) => d.measured.latencyMs!),
         policy.totalLatencyBoundMs,
       ) &&
       within(
@@ -36,20 +36,26 @@ export function jointlyMet(policy: PolicyRecord, deployments: readonly Deploymen
   });
 }
 
-/** Per model, the worst of what its devices measured (latency p95, resident memory). */
+/** Per model, the worst of what its devices measured (latency at the policy's percentile, resident memory). */
 export function measuredFigures(deployments: readonly DeploymentRecord[]): Record<string, ShareBasis> {
   const basis: Record<string, ShareBasis> = {};
   for (const d of deployments) {
     const seen = basis[d.model] ?? { latencyMs: 0, memoryBytes: 0 };
     basis[d.model] = {
-      latencyMs: Math.max(seen.latencyMs, d.measured.p95Ms ?? 0),
+      latencyMs: Math.max(seen.latencyMs, d.measured.latencyMs ?? 0),
       memoryBytes: Math.max(seen.memoryBytes, d.measured.residentBytes ?? 0),
     };
   }
   return basis;
 }
 
-type RoundFigures = { device: string; measuredP95Ms?: number; measuredMemoryBytes?: number }[];
+type RoundFigures = {
+  device: string;
+  measuredLatencyMs?: number;
+  /** Written by earlier planners: always a p95. */
+  measuredP95Ms?: number;
+  measuredMemoryBytes?: number;
+}[];
 
 /** A failed loop's closest approach: the least round latency and memory a round measured. */
 export function closestMeasured(
@@ -62,7 +68,7 @@ export function closestMeasured(
     const perDevice = new Map<string, { latency: number; memory: number }>();
     for (const d of devices) {
       const sum = perDevice.get(d.device) ?? { latency: 0, memory: 0 };
-      sum.latency += d.measuredP95Ms ?? NaN;
+      sum.latency += d.measuredLatencyMs ?? d.measuredP95Ms ?? NaN;
       sum.memory += d.measuredMemoryBytes ?? NaN;
       perDevice.set(d.device, sum);
     }

@@ -23,7 +23,7 @@
  *   under-crediting a saving never predicts a bound met that is not). The closed loop measures the
  *   plan as a whole.
  */
-import { InvalidArgumentError } from '@blinknet/core';
+import { InvalidArgumentError, LATENCY_PERCENTILES, latencyAt } from '@blinknet/core';
 import { NotProfiledError } from './errors';
 import type { LayerChoices, ModelProblem, OptionChoice } from './types';
 
@@ -136,7 +136,7 @@ export function classCosts(
   measurements: readonly ClassMeasurement[],
   percentile = 95,
 ): ClassCosts {
-  if (![50, 95, 99].includes(percentile)) {
+  if (!LATENCY_PERCENTILES.includes(percentile)) {
     throw new InvalidArgumentError('percentile', `must be 50, 95 or 99, got ${percentile}`);
   }
   const e2e = latestPerDevice(
@@ -172,7 +172,7 @@ export function classCosts(
     const own = layerNames.map((l) => exactPerDevice.get(l)?.get(device));
     if (own.some((v) => v === undefined)) continue;
     const sum = own.reduce((a, l) => a + net(l!), 0);
-    const figure = percentile === 50 ? m.medianMs : percentile === 95 ? m.p95Ms : m.p99Ms;
+    const figure = latencyAt(m, percentile);
     scales.push(figure >= sum || sum <= 0 ? 1 : figure / sum);
     fixed.push(Math.max(0, figure - sum));
   }

@@ -1,4 +1,4 @@
-import { NotFoundError } from '@blinknet/core';
+import { latencyAt, NotFoundError } from '@blinknet/core';
 import { type Prisma, type PrismaClient } from './generated/prisma/client';
 import { type DeploymentState } from './reports';
 
@@ -104,8 +104,8 @@ export interface DeploymentRecord {
   };
   /** The device's verification figures for this deployment, if reported. */
   readonly measured: {
-    readonly p95Ms?: number;
-    readonly medianMs?: number;
+    /** Latency at the policy's percentile (p50, p95 or p99). */
+    readonly latencyMs?: number;
     readonly residentBytes?: number;
     readonly artifactBytes?: number;
   };
@@ -116,7 +116,14 @@ export interface DeploymentRecord {
 const withContext = {
   device: { select: { name: true, deviceClass: { select: { name: true } } } },
   plan: {
-    select: { round: true, predictedJson: true, measuredJson: true, ladderJson: true, policyId: true },
+    select: {
+      round: true,
+      predictedJson: true,
+      measuredJson: true,
+      ladderJson: true,
+      policyId: true,
+      policy: { select: { latencyPercentile: true } },
+    },
   },
 } satisfies Prisma.DeploymentInclude;
 
@@ -172,8 +179,7 @@ export async function listDeployments(
         ladder: JSON.parse(r.plan.ladderJson) as Record<string, LadderArtifact[]>,
       },
       measured: {
-        p95Ms: latency?.p95Ms ?? undefined,
-        medianMs: latency?.medianMs ?? undefined,
+        latencyMs: (latency && latencyAt(latency, r.plan.policy.latencyPercentile)) ?? undefined,
         residentBytes: memory?.residentBytes === null || !memory ? undefined : Number(memory.residentBytes),
         artifactBytes: memory?.artifactBytes === null || !memory ? undefined : Number(memory.artifactBytes),
       },

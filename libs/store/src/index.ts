@@ -50,7 +50,6 @@ export {
   deletePolicy,
   describeScope,
   getPolicy,
-  LATENCY_PERCENTILES,
   listPolicies,
   type PolicyInput,
   type PolicyRecord,

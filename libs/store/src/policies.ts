@@ -1,4 +1,4 @@
-import { InvalidArgumentError, NotFoundError } from '@blinknet/core';
+import { InvalidArgumentError, LATENCY_PERCENTILES, NotFoundError } from '@blinknet/core';
 import { type Prisma, type PrismaClient } from './generated/prisma/client';
 
 /** Whom a policy applies to: every device of a class, or one device. */
@@ -25,8 +25,6 @@ export interface PolicyRecord extends PolicyInput {
   readonly deviceClassId: string;
   readonly updatedAt: Date;
 }
-
-export const LATENCY_PERCENTILES: readonly number[] = [50, 95, 99];
 
 function positive(value: number | undefined, field: string): void {
   if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
