@@ -33,7 +33,7 @@ describe('calibration', () => {
       fixedLatencyMs: 0.1,
       layersLatencyMs: 0.5,
       memoryBytes: 1400,
-      approximations: { a: { option: 'low', savingMs: expect.closeTo(0.2, 12) as number } },
+      approximations: { a: { option: 'low', savingMs: expect.closeTo(0.2, 12) as number, exactMs: 0.4 } },
     });
   });
 
@@ -49,12 +49,12 @@ describe('calibration', () => {
     expect(after.memoryBytes).toBe(2000);
   });
 
-  it('charges a miss to the approximations by what each was to save, and the fixed latency without any', () => {
-    // Predicted 0.1 + 0.2 + 0.1 = 0.4 ms; measured 0.7: a was to save 0.2 ms, b 0.2: 0.15 ms each.
+  it('charges a miss to the approximations by the size of their layers, and the fixed latency without any', () => {
+    // Predicted 0.1 + 0.2 + 0.1 = 0.4 ms; measured 0.7: 0.3 ms, 4:3 as the exact layers (0.4, 0.3 ms).
     const calibration = one(rawFigures(problem, { a: 'low', b: 'low' }), 0.7);
     expect(calibration).toMatchObject({ latencyScale: 1, latencyMs: 0 });
-    expect(calibration.optionLatencyMs.a.low).toBeCloseTo(0.15, 12);
-    expect(calibration.optionLatencyMs.b.low).toBeCloseTo(0.15, 12);
+    expect(calibration.optionLatencyMs.a.low).toBeCloseTo(0.3 * (4 / 7), 12);
+    expect(calibration.optionLatencyMs.b.low).toBeCloseTo(0.3 * (3 / 7), 12);
     // Exact options and other plans keep their figures.
     const calibrated = calibrate(problem, calibration);
     expect(predicted(calibrated, {}).latencyMs).toBeCloseTo(0.8, 12);
@@ -87,6 +87,35 @@ describe('calibration', () => {
     expect(a.options.map((o) => o.latencyMs)).toEqual(
       [0.4, 0.5, 0.55, 0.2].map((ms) => expect.closeTo(ms, 12)),
     );
+  });
+
+  it('charges an option predicted to cost latency too: what it costs inside the model is not known either', () => {
+    const costly: ModelProblem = {
+      ...problem,
+      layers: [
+        problem.layers[0],
+        { layer: 'b', options: [option('exact', 0.3, 300), option('int8', 0.32, 80)] },
+      ],
+    };
+    const calibration = one(rawFigures(costly, { a: 'low', b: 'int8' }), 0.9);
+    expect(calibration.optionLatencyMs.b.int8).toBeGreaterThan(0);
+  });
+
+  it('charges a technique on the layers no plan tried it on, at the rate it missed by', () => {
+    const three: ModelProblem = {
+      ...problem,
+      layers: [
+        ...problem.layers,
+        { layer: 'c', options: [option('exact', 0.2, 200), option('low', 0.1, 80)] },
+      ],
+    };
+    // Predicted 0.1 + 0.2 + 0.3 + 0.2 = 0.8 ms with a low; measured 1.0: 0.2 ms on a's 0.4 ms.
+    const calibration = one(rawFigures(three, { a: 'low' }), 1.0);
+    expect(calibration.techniqueRate.low).toBeCloseTo(0.5, 12);
+    const [, b, c] = calibrate(three, calibration).layers;
+    expect(b.options[1].latencyMs).toBeCloseTo(0.1 + 0.5 * 0.3, 12);
+    expect(c.options[1].latencyMs).toBeCloseTo(0.1 + 0.5 * 0.2, 12);
+    expect([b.options[0].latencyMs, c.options[0].latencyMs]).toEqual([0.3, 0.2]);
   });
 
   it('scales what options save only where the device runs faster than they add up to', () => {
@@ -133,10 +162,10 @@ describe('calibration', () => {
     it('gives back what an option was charged when a later plan with it runs faster', () => {
       const calibration = calibrationFromPlans([
         { raw: onlyB, latencyMs: 0.6 }, // b delivered after all (a first reading was noise)
-        { raw: both, latencyMs: 0.7 }, // 0.15 ms charged to each
+        { raw: both, latencyMs: 0.7 }, // 0.3 ms charged, 4:3 to a and b
       ]);
       expect(calibration.optionLatencyMs.b.low).toBeCloseTo(0, 12);
-      expect(calibration.optionLatencyMs.a.low).toBeCloseTo(0.15, 12);
+      expect(calibration.optionLatencyMs.a.low).toBeCloseTo(0.3 * (4 / 7), 12);
       expect(calibration.latencyMs).toBe(0);
     });
   });

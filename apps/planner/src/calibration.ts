@@ -3,17 +3,22 @@
  * memory each deployed plan measured against what the uncalibrated cost model predicted for it.
  *
  * Plans are taken oldest first, each against the calibration the older ones left. Latency beyond a
- * plan's prediction is charged to the approximations it chose, in proportion to what each was
- * predicted to save: a layer option timed alone can save much less inside the whole model (measured
- * for VGG-style on 2 cores: a rank-4 factorisation that saved 0.03 ms alone saved 0.005, int8 that
- * cost 0.02 ms more alone cost 0.07 more, where the layout onnxruntime keeps between layers breaks).
+ * plan's prediction is charged to the approximations it chose, in proportion to the size of their
+ * layers (the exact layer's latency): a layer option timed alone misses what it costs inside the
+ * whole model, where the layout onnxruntime keeps between layers breaks, which grows with the layer
+ * (measured on VGG-style at 1 thread: factorisations cost 0.005-0.013 ms more inside than alone,
+ * int8:compute 0.001-0.055 more; at 2 threads a rank-4 factorisation that saved 0.03 ms alone saved
+ * 0.005). Charged by what each was predicted to save instead, an option predicted to cost latency
+ * (int8) was never charged, and the next plans took more of it.
  * The charge goes to the technique on that layer, every rank or keep of it: what a structure breaks
  * costs alike at every rank, and a charge to one rank alone only sent the next plan to its neighbour.
- * The next plan then avoids what did not deliver instead of approximating everything further. A
- * plan with no approximation (the model as uploaded) calibrates the fixed latency. A plan faster than
- * predicted first takes back what its options were charged, then takes the difference off the fixed
- * latency; only what is left (the options timed alone add up to more than the whole model) scales
- * every option down. Memory: the mean offset.
+ * Layers no measured plan approximated with a technique are charged at the rate (ms per ms of exact
+ * layer) the technique missed by where it was measured: otherwise a miss only sent the next plan to
+ * the same technique on the next layer (VGG-style at 2 threads, three rounds). A plan with no
+ * approximation (the model as uploaded) calibrates the fixed latency. A plan faster than predicted
+ * first takes back what its options were charged, then takes the difference off the fixed latency;
+ * only what is left (the options timed alone add up to more than the whole model) scales every
+ * option down. Memory: the mean offset.
  */
 import { type ModelProblem } from '@blinknet/planner-core';
 
@@ -29,6 +34,11 @@ export interface Calibration {
    * the plans that chose them.
    */
   readonly optionLatencyMs: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /**
+   * technique -> latency added per ms of exact layer, on layers without a charge of their own for it:
+   * the rate its charges came to where plans used it (never negative).
+   */
+  readonly techniqueRate: Readonly<Record<string, number>>;
 }
 
 export const UNCALIBRATED: Calibration = {
@@ -36,6 +46,7 @@ export const UNCALIBRATED: Calibration = {
   latencyMs: 0,
   memoryBytes: 0,
   optionLatencyMs: {},
+  techniqueRate: {},
 };
 
 /** A plan's figures for one model on the uncalibrated cost model (stored with the plan). */
@@ -44,8 +55,13 @@ export interface RawFigures {
   /** The chosen options' latencies, summed. */
   readonly layersLatencyMs: number;
   readonly memoryBytes: number;
-  /** layer -> its approximation and what it was predicted to save (exact's latency - its own). */
-  readonly approximations?: Readonly<Record<string, { readonly option: string; readonly savingMs: number }>>;
+  /**
+   * layer -> its approximation, the exact layer's latency and what the approximation was predicted to
+   * save (exact's latency - its own). `exactMs` is missing from plans stored before it was kept.
+   */
+  readonly approximations?: Readonly<
+    Record<string, { readonly option: string; readonly savingMs: number; readonly exactMs?: number }>
+  >;
 }
 
 const EXACT = 'exact';
@@ -61,7 +77,7 @@ function techniqueOf(option: string): string {
 export function rawFigures(costModel: ModelProblem, choices: Readonly<Record<string, string>>): RawFigures {
   let layersLatencyMs = 0;
   let memoryBytes = costModel.fixed.memoryBytes;
-  const approximations: Record<string, { option: string; savingMs: number }> = {};
+  const approximations: Record<string, { option: string; savingMs: number; exactMs: number }> = {};
   for (const layer of costModel.layers) {
     const option =
       layer.options.find((o) => o.option === (choices[layer.layer] ?? EXACT)) ?? layer.options[0];
@@ -69,7 +85,11 @@ export function rawFigures(costModel: ModelProblem, choices: Readonly<Record<str
     memoryBytes += option.memoryBytes;
     if (option.option !== EXACT) {
       const exact = layer.options.find((o) => o.option === EXACT) ?? layer.options[0];
-      approximations[layer.layer] = { option: option.option, savingMs: exact.latencyMs - option.latencyMs };
+      approximations[layer.layer] = {
+        option: option.option,
+        savingMs: exact.latencyMs - option.latencyMs,
+        exactMs: exact.latencyMs,
+      };
     }
   }
   return { fixedLatencyMs: costModel.fixed.latencyMs, layersLatencyMs, memoryBytes, approximations };
@@ -79,6 +99,7 @@ export function rawFigures(costModel: ModelProblem, choices: Readonly<Record<str
 export function calibrate(problem: ModelProblem, calibration: Calibration): ModelProblem {
   const scale = calibration.latencyScale;
   const added = calibration.optionLatencyMs;
+  const rates = calibration.techniqueRate ?? {};
   return {
     ...problem,
     fixed: {
@@ -89,13 +110,21 @@ export function calibrate(problem: ModelProblem, calibration: Calibration): Mode
     layers:
       scale === 1 && Object.keys(added).length === 0
         ? problem.layers
-        : problem.layers.map((l) => ({
-            ...l,
-            options: l.options.map((o) => ({
-              ...o,
-              latencyMs: Math.max(0, o.latencyMs * scale + (added[l.layer]?.[techniqueOf(o.option)] ?? 0)),
-            })),
-          })),
+        : problem.layers.map((l) => {
+            const exactMs = (l.options.find((o) => o.option === EXACT) ?? l.options[0]).latencyMs;
+            const charge = (option: string) => {
+              if (option === EXACT) return 0;
+              const technique = techniqueOf(option);
+              return added[l.layer]?.[technique] ?? (rates[technique] ?? 0) * exactMs;
+            };
+            return {
+              ...l,
+              options: l.options.map((o) => ({
+                ...o,
+                latencyMs: Math.max(0, o.latencyMs * scale + charge(o.option)),
+              })),
+            };
+          }),
   };
 }
 
@@ -109,12 +138,35 @@ export interface MeasuredPlan {
 /** Least factor on option latencies: options never cost nothing. */
 const MIN_SCALE = 0.05;
 
+/** Per technique, its charges over the exact latency of the layers charged (>= 0). */
+function rates(
+  added: Readonly<Record<string, Readonly<Record<string, number>>>>,
+  exactOf: ReadonlyMap<string, number>,
+): Record<string, number> {
+  const sums: Record<string, { charged: number; exact: number }> = {};
+  for (const [layer, techniques] of Object.entries(added)) {
+    const exact = exactOf.get(layer);
+    if (exact === undefined) continue;
+    for (const [technique, ms] of Object.entries(techniques)) {
+      const sum = (sums[technique] ??= { charged: 0, exact: 0 });
+      sum.charged += ms;
+      sum.exact += exact;
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(sums)
+      .filter(([, s]) => s.exact > 0 && s.charged > 0)
+      .map(([technique, s]) => [technique, s.charged / s.exact]),
+  );
+}
+
 /** The calibration under which the measured plans (newest first) predict what they measured. */
 export function calibrationFromPlans(plans: readonly MeasuredPlan[]): Calibration {
   if (plans.length === 0) return UNCALIBRATED;
   let latencyScale = 1;
   let latencyMs = 0;
   const added: Record<string, Record<string, number>> = {};
+  const exactOf = new Map<string, number>();
   const addedTo = (layer: string, option: string) => added[layer]?.[techniqueOf(option)] ?? 0;
   const add = (layer: string, option: string, ms: number) =>
     ((added[layer] ??= {})[techniqueOf(option)] = addedTo(layer, option) + ms);
@@ -124,8 +176,9 @@ export function calibrationFromPlans(plans: readonly MeasuredPlan[]): Calibratio
     const predicted =
       fixed + raw.layersLatencyMs * latencyScale + chosen.reduce((n, [l, a]) => n + addedTo(l, a.option), 0);
     let residual = measured - predicted;
+    for (const [l, a] of chosen) if (a.exactMs !== undefined) exactOf.set(l, a.exactMs);
     if (residual > 0) {
-      const weights = chosen.map(([, a]) => Math.max(0, a.savingMs));
+      const weights = chosen.map(([, a]) => a.exactMs ?? Math.max(0, a.savingMs));
       const total = weights.reduce((a, b) => a + b, 0);
       if (total > 0) chosen.forEach(([l, a], i) => add(l, a.option, (residual * weights[i]) / total));
       else latencyMs += residual;
@@ -151,5 +204,11 @@ export function calibrationFromPlans(plans: readonly MeasuredPlan[]): Calibratio
     memory.length > 0
       ? Math.round(memory.reduce((n, p) => n + p.memoryBytes! - p.raw.memoryBytes, 0) / memory.length)
       : 0;
-  return { latencyScale, latencyMs, memoryBytes, optionLatencyMs: added };
+  return {
+    latencyScale,
+    latencyMs,
+    memoryBytes,
+    optionLatencyMs: added,
+    techniqueRate: rates(added, exactOf),
+  };
 }
