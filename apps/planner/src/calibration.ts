@@ -99,7 +99,7 @@ export function rawFigures(costModel: ModelProblem, choices: Readonly<Record<str
 export function calibrate(problem: ModelProblem, calibration: Calibration): ModelProblem {
   const scale = calibration.latencyScale;
   const added = calibration.optionLatencyMs;
-  const rates = calibration.techniqueRate ?? {};
+  const rates = calibration.techniqueRate;
   return {
     ...problem,
     fixed: {

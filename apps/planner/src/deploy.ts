@@ -214,7 +214,6 @@ export class Deployer {
       this.log.info(
         {
           model: version.model,
-          approximated: Object.fromEntries(Object.entries(choices).filter(([, o]) => o !== 'exact')),
           predictedLatencyMs: plan.perModel[version.model].latencyMs,
           predictedLoss: plan.perModel[version.model].loss / 100,
           measuredLoss: loss,
