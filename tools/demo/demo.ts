@@ -40,6 +40,12 @@ const TOKEN = 'demo-admin-token';
 const SECRET = 'demo-enrollment-secret';
 /** No plan may predict less accuracy than this for any model: a bound is not worth any loss. */
 const ACCURACY_FLOOR = 0.85;
+/**
+ * Plan for this fraction of each latency bound from the first round: a sub-millisecond p95 moves by
+ * a few percent between two verifications here, and a plan predicted right at its bound missed it by
+ * 1% (0.261 vs 0.258 ms) in one run, with no plan left above the accuracy floor in the next round.
+ */
+const LATENCY_MARGIN = 0.95;
 const CLASS_A = 'x86-1thread';
 const CLASS_B = 'x86-2threads';
 const MODELS = [
@@ -171,14 +177,16 @@ async function main(): Promise<void> {
     // From what the devices measured. Resident memory moves by a megabyte or two between two
     // measurements of the same model (allocator and thread pools), more than the weights of
     // CIFAR-10-quick and LeNet-5 together: their memory bound has that much room and does not bind;
-    // VGG-style's (3.8 MB of weights) binds.
+    // VGG-style's (3.8 MB of weights) binds, and so does its storage; its latency bound is a service
+    // level the approximations that free memory must keep, with room for the spread of a p95 at 2
+    // threads here (the original's, in five runs of this demo within an hour: 0.271-0.387 ms).
     const bounds: Record<string, { totalLatencyMs: number; memoryBytes: number; storageBytes?: number }> = {
       [CLASS_A]: {
         totalLatencyMs: 0.9 * sum(a, (d) => d.measured!.latencyMs),
         memoryBytes: Math.round(sum(a, (d) => Number(d.measured!.memoryBytes)) + 4e6),
       },
       [CLASS_B]: {
-        totalLatencyMs: 1.1 * vgg.measured!.latencyMs,
+        totalLatencyMs: 1.25 * vgg.measured!.latencyMs,
         memoryBytes: Math.round(Number(vgg.measured!.memoryBytes) - 0.5 * Number(vgg.ladder[0].bytes)),
         storageBytes: Math.round(0.5 * Number(vgg.ladder[0].bytes)),
       },
@@ -188,12 +196,13 @@ async function main(): Promise<void> {
       `step 2: class ${CLASS_A}: cifar10-quick + lenet5, round p95 <= ${ms(bounds[CLASS_A].totalLatencyMs)}, ` +
         `memory <= ${mb(bounds[CLASS_A].memoryBytes)}, accuracy >= ${pct(ACCURACY_FLOOR)}; class ${CLASS_B}: vgg-style, p95 <= ` +
         `${ms(bounds[CLASS_B].totalLatencyMs)}, memory <= ${mb(bounds[CLASS_B].memoryBytes)}, storage <= ` +
-        `${mb(bounds[CLASS_B].storageBytes)}`,
+        `${mb(bounds[CLASS_B].storageBytes)}; plans aim at ${LATENCY_MARGIN}x each latency bound`,
     );
     await setPolicy(client, CLASS_A, {
       models: [{ model: 'cifar10-quick' }, { model: 'lenet5' }],
       ...bounds[CLASS_A],
       accuracyFloor: ACCURACY_FLOOR,
+      latencyMargin: LATENCY_MARGIN,
     });
     // One class at a time: on two shared cores, one class's artifact builds and verification runs
     // would slow the other's measurements.
@@ -202,6 +211,7 @@ async function main(): Promise<void> {
       models: [{ model: 'vgg-style' }],
       ...bounds[CLASS_B],
       accuracyFloor: ACCURACY_FLOOR,
+      latencyMargin: LATENCY_MARGIN,
     });
     final.set(CLASS_B, (await loopsEnd([CLASS_B])).get(CLASS_B)!);
 
