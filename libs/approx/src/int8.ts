@@ -86,8 +86,9 @@ function quantizedWeight(layer: LayerInfo, node: NodeProto, weight: Float32Array
 
 /**
  * int8 storage form: an int8 initializer with per-channel scales, dequantised by DequantizeLinear in
- * front of the unchanged float op. Shrinks the artifact about 4x; onnxruntime usually folds the
- * DequantizeLinear into a float constant at load, so memory and latency stay those of `exact`.
+ * front of the unchanged float op. Shrinks the artifact about 4x; BlinkNet's sessions fold the
+ * DequantizeLinear into a float constant at load (libs/runtime turns onnxruntime's QDQ handling off),
+ * so memory and latency stay those of `exact`.
  */
 export function applyInt8Storage(
   editor: GraphEditor,

@@ -16,7 +16,7 @@
  *   up to more than the whole model (large models: caches) are they scaled down instead.
  * - Memory: the weights resident while serving + the activation peak + the session overhead measured
  *   for the class (resident bytes added by the exact model - its weights - its activation peak).
- *   int8:storage weights are counted at float size: onnxruntime folds DequantizeLinear at load.
+ *   int8:storage weights are counted at float size: BlinkNet's sessions fold DequantizeLinear at load.
  * - Storage: exact artifact bytes: each option's weight bytes + the rest of the file.
  * - Pruning a layer also narrows its consumers; that saving is credited to the prune option,
  *   assuming the consumers stay exact, up to the option's own cost (the solver takes costs >= 0, and

@@ -68,6 +68,23 @@ describe('ModelSession', () => {
 });
 
 describe('ModelSession.profileNodes', () => {
+  it('runs int8-stored weights as float: the DequantizeLinear of a constant is folded at load', async () => {
+    const b = new ModelBuilder({ name: 'int8-storage' });
+    const x = b.input('x', [1, 16]);
+    const q = b.constant(
+      'w_q',
+      [16, 16],
+      Int8Array.from({ length: 256 }, (_, i) => (i % 7) - 3),
+    );
+    const scale = b.constant('w_scale', [], new Float32Array([0.02]));
+    const zero = b.constant('w_zero', [], new Int8Array([0]));
+    const w = b.node('DequantizeLinear', 'w_dq', [q, scale, zero]);
+    b.output(b.node('MatMul', 'mm', [x, w]));
+    const input = { x: { data: new Float32Array(16).fill(0.5), dims: [1, 16] } };
+    const nodes = await ModelSession.profileNodes(encodeModel(b.build()), input, { intraOpThreads: 1 }, 3);
+    expect(nodes.map((n) => n.opType)).toEqual(['MatMul']);
+  });
+
   it("attributes time to each node from onnxruntime's profiler, slowest first", async () => {
     const b = new ModelBuilder({ name: 'two-convs' });
     const x = b.input('x', [1, 8, 32, 32]);
