@@ -38,7 +38,7 @@ let slow: Daemon | undefined;
 
 beforeAll(async () => {
   // A round goes to one device first, then to the rest of the class once it met the bounds there.
-  fleet = await startE2eFleet('slow', { maxRounds: 3, canaryDevices: 1 });
+  fleet = await startE2eFleet('slow', { maxRounds: 5, canaryDevices: 1 });
   fast = await startAgent(fleet.agentOptions('e2e-fast-box', CLASS, 2));
   // No data set: accuracy is agreement with the model as uploaded, on seeded random inputs.
   await uploadModel(fleet.client, MODEL, '', wideConvs());
@@ -61,15 +61,17 @@ describe('a device slower than its class predicted', () => {
     const exactMedian = original.deployments[0].measured!.latencyMs;
     expect(exactMedian).toBeGreaterThan(0);
 
-    // A bound the class's cost model says the model meets as it is: round 1 deploys it unapproximated.
+    // A bound the class's cost model says the model meets as it is: round 1 deploys it unapproximated
+    // (if the class's own device drifts past it, a later round approximates; either way the plan has
+    // been verified on the class's device, with a margin the slow device does not have).
     const boundMs = BOUND_OVER_MEASURED * exactMedian;
     await setPolicy(fleet.client, CLASS, {
       models: [{ model: MODEL, latencyMs: boundMs }],
       latencyPercentile: PERCENTILE,
     });
     const first = await fleet.loopEnded(CLASS);
-    expect(first.loops[0]).toMatchObject({ state: 'converged', round: 1 });
-    expect(on(first, 'e2e-fast-box')).toMatchObject([{ state: 'active', round: 1 }]);
+    expect(first.loops[0].state).toBe('converged');
+    expect(on(first, 'e2e-fast-box')).toMatchObject([{ state: 'active', planId: first.loops[0].planId }]);
 
     // The slower device joins the class and gets the converged plan: it measures a miss.
     slow = await startAgent(fleet.agentOptions('e2e-slow-box', CLASS, 1));
@@ -78,7 +80,9 @@ describe('a device slower than its class predicted', () => {
       CLASS,
       'the slow device to miss the bound, then the loop to end',
       (s) => {
-        missed ??= on(s, 'e2e-slow-box').find((d) => d.round === 1 && d.violations.length > 0);
+        missed ??= on(s, 'e2e-slow-box').find(
+          (d) => d.planId === first.loops[0].planId && d.violations.length > 0,
+        );
         return missed !== undefined && LOOP_ENDED.includes(s.loops[0].state);
       },
       100,
@@ -89,7 +93,7 @@ describe('a device slower than its class predicted', () => {
 
     // Re-planned from what the slow device measured: a new plan, met on both devices as measured.
     expect(ended.loops[0].state).toBe('converged');
-    expect(ended.loops[0].round).toBeGreaterThanOrEqual(2);
+    expect(ended.loops[0].round).toBeGreaterThan(first.loops[0].round);
     expect(ended.loops[0].planId).not.toBe(first.loops[0].planId);
     const deployed = ended.deployments.filter((d) => d.planId === ended.loops[0].planId);
     expect(deployed.map((d) => [d.deviceName, d.state]).sort()).toEqual([
