@@ -229,7 +229,7 @@ export async function statusWhen(
         d.round,
         d.state,
         d.detail,
-        `p95 ${d.measured?.latencyMs.toFixed(3)} ms, predicted ${d.predicted?.latencyMs.toFixed(3)}`,
+        `latency ${d.measured?.latencyMs.toFixed(3)} ms, predicted ${d.predicted?.latencyMs.toFixed(3)}`,
       ]),
     });
     throw new Error(`${(error as Error).message}; last status ${where}; ${options.context?.() ?? ''}`);

@@ -362,12 +362,13 @@ export class Agent {
   /** Measures the served variant (verifyModel) and checks it against the deployment's bounds. */
   private async verify(jobId: string, job: DeployJob, path: string) {
     const subject: Subject = { jobId, modelSha256: job.ladder[0].sha256 };
+    const percentile = job.bounds?.latencyPercentile || 95;
     const {
       latency,
       windows,
       memory,
       weightBytes: weights,
-    } = await verifyModel(path, { threads: this.config.threads });
+    } = await verifyModel(path, { threads: this.config.threads, percentile });
     this.log.info(
       {
         model: job.model,
@@ -397,7 +398,7 @@ export class Agent {
         });
       }
     };
-    check(latencyAt(latency.stats, bounds?.latencyPercentile ?? 95), bounds?.latencyMs, 'latency');
+    check(latencyAt(latency.stats, percentile), bounds?.latencyMs, 'latency');
     check(memory.addedBytes, bounds?.memoryBytes, 'memory');
     check(storageBytes, bounds?.storageBytes, 'storage');
     return {

@@ -21,11 +21,11 @@ export function quantile(sorted: readonly number[], q: number): number {
 }
 
 /**
- * Of a model timed in several windows, the median window by p95: the figure that judges a bound
- * (one window in a slow spell, or a lucky one, decides nothing).
+ * Of a model timed in several windows, the median window by `figure` (the percentile a bound is
+ * on): the one that judges the bound (one window in a slow spell, or a lucky one, decides nothing).
  */
-export function medianWindow<T>(windows: readonly T[], p95Ms: (window: T) => number): T {
-  return [...windows].sort((a, b) => p95Ms(a) - p95Ms(b))[windows.length >> 1];
+export function medianWindow<T>(windows: readonly T[], figure: (window: T) => number): T {
+  return [...windows].sort((a, b) => figure(a) - figure(b))[windows.length >> 1];
 }
 
 export function summarize(samplesMs: readonly number[]): LatencyStats {
