@@ -7,7 +7,7 @@
  * layers (the exact layer's latency): a layer option timed alone misses what it costs inside the
  * whole model, where the layout onnxruntime keeps between layers breaks, which grows with the layer
  * (measured on VGG-style at 1 thread: factorisations cost 0.005-0.013 ms more inside than alone,
- * int8:compute 0.001-0.055 more; at 2 threads a rank-4 factorisation that saved 0.03 ms alone saved
+ * int8:compute 0.009-0.055 more; at 2 threads a rank-4 factorisation that saved 0.03 ms alone saved
  * 0.005). Charged by what each was predicted to save instead, an option predicted to cost latency
  * (int8) was never charged, and the next plans took more of it.
  * The charge goes to the technique on that layer, every rank or keep of it: what a structure breaks
