@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readReferenceModel, referenceModel } from '@blinknet/zoo';
 import {
@@ -93,4 +93,56 @@ describe('artifacts on their way to a device', () => {
     expect(now.artifactSha256).not.toBe(before.artifactSha256);
     expect(fresh).toContain(`${now.artifactSha256}.onnx`);
   }, 240_000);
+
+  it('rolls back a release found damaged on the device at a restart, then serves the plan again', async () => {
+    const ended = await loopEnded();
+    const [served] = await servedModels(agent);
+    const models = join(agentOptions.dataDir, 'models');
+    const state = JSON.parse(readFileSync(join(models, 'state.json'), 'utf8')) as {
+      models: Record<string, { current: string[]; deployment: string; previous: string[] }>;
+    };
+    const release = state.models.lenet5;
+    expect(release.current[0]).toBe(served.artifactSha256);
+    expect(release.deployment).toBe(ended.deployments[0].id);
+    // While the device is off, its card loses the file's tail (onnxruntime cannot load what is left).
+    await agent.stop();
+    const damaged = join(models, 'artifacts', `${served.artifactSha256}.onnx`);
+    chmodSync(damaged, 0o600);
+    truncateSync(damaged, statSync(damaged).size >> 1);
+
+    let rolledBack: LogLine | undefined;
+    agent = await startAgent({
+      ...agentOptions,
+      onLog: (line) => {
+        if (String(line.msg).startsWith('release cannot be served')) rolledBack ??= line;
+      },
+    });
+    // Ready means serving: the previous release, at once.
+    expect(rolledBack).toMatchObject({
+      msg: 'release cannot be served: rolled back to the previous one',
+      artifact: served.artifactSha256,
+      serving: release.previous[0],
+    });
+    expect((await servedModels(agent))[0].artifactSha256).toBe(release.previous[0]);
+
+    // The planner learns the deployment was rolled back and deploys the same plan here again: the
+    // file is fetched whole and verified, and the loop ends converged in the same round.
+    await until(
+      'the plan served again',
+      async () =>
+        (await servedModels(agent))[0].artifactSha256 === served.artifactSha256 ? true : undefined,
+      60_000,
+    );
+    const status = await fleet.statusWhen(
+      CLASS,
+      'the loop converged again',
+      (s) => s.loops[0]?.state === 'converged' && s.deployments[0]?.id !== ended.deployments[0].id,
+    );
+    expect(status.loops[0].round).toBe(ended.loops[0].round);
+    expect(status.loops[0].planId).toBe(ended.loops[0].planId);
+    expect(status.deployments[0].state).toBe('active');
+    expect(statSync(damaged).size).toBe(
+      statSync(join(fleet.plannerOptions.dataDir, 'artifacts', `${served.artifactSha256}.onnx`)).size,
+    );
+  }, 180_000);
 });

@@ -96,13 +96,8 @@ export class Agent {
     let onLatency = (_model: string, _ms: number) => {};
     const runtime = new LocalRuntime(session, (model, ms) => onLatency(model, ms));
     // After a restart the device serves what it served before (its active releases), not nothing.
-    for (const model of store.models()) {
-      try {
-        await runtime.deploy(model, store.release(model)!.current);
-      } catch (error) {
-        log.error({ model, err: toError(error).message }, 'cannot serve the active release');
-      }
-    }
+    const discarded: DeviceEvent[] = [];
+    for (const model of store.models()) discarded.push(...(await serveRelease(model, store, runtime, log)));
     const server = new GrpcServer();
     addLocalRuntimeService(server, runtime);
     const port = await new Promise<number>((resolve, reject) =>
@@ -128,6 +123,7 @@ export class Agent {
       localAddress,
     );
     onLatency = (model, ms) => agent.onLatency(model, ms);
+    if (discarded.length > 0) agent.report([], discarded);
     agent.memoryTimer = setInterval(() => agent.checkMemory(), MEMORY_CHECK_MS).unref();
     reporter.start();
     agent.jobsLoop = agent.followJobs();
@@ -331,9 +327,14 @@ export class Agent {
     try {
       for (const ref of job.ladder) await this.store.install(ref, this.artifacts(), this.abort.signal);
       this.report([], [event('verifying')]);
-      this.store.activate(job.model, shas);
+      this.store.activate(job.model, shas, job.deploymentId);
       release = this.store.release(job.model)!;
-      await this.runtime.deploy(job.model, release.current);
+      try {
+        await this.runtime.deploy(job.model, release.current);
+      } catch (error) {
+        this.store.discard(job.model); // what serves now stays the current release on disk too
+        throw error;
+      }
     } catch (error) {
       // The planner learns every outcome; the previous release, if any, keeps serving.
       this.report([], [event('failed', { detail: `failed: ${toError(error).message}` })]);
@@ -406,4 +407,47 @@ export class Agent {
       violations,
     };
   }
+}
+
+/**
+ * Serves a model's current release from disk. One that cannot be loaded (a file damaged at rest, as
+ * on a worn SD card) is discarded for the previous release, and the planner is told (the
+ * deployment that installed it is rolled back), so that it deploys its plan here again. Returns the
+ * events to report.
+ */
+async function serveRelease(
+  model: string,
+  store: ModelStore,
+  runtime: LocalRuntime,
+  log: Logger,
+): Promise<DeviceEvent[]> {
+  const events: DeviceEvent[] = [];
+  for (let release = store.release(model); release; release = store.release(model)) {
+    try {
+      await runtime.deploy(model, release.current);
+      break;
+    } catch (error) {
+      const reason = toError(error).message;
+      const sha256 = release.current[0].sha256;
+      const { deployment, current } = store.discard(model);
+      log.error(
+        { model, artifact: sha256, err: reason, serving: current?.[0].sha256 ?? null },
+        current
+          ? 'release cannot be served: rolled back to the previous one'
+          : 'release cannot be served, and there is no previous one',
+      );
+      events.push({
+        eventId: randomUUID(),
+        kind: EventKind.EVENT_KIND_DEPLOYMENT_STATE,
+        model,
+        deploymentId: deployment ?? '',
+        detail: `${current ? 'rolled-back' : 'failed'}: cannot serve artifact ${sha256}: ${reason}`,
+        observed: 0,
+        bound: 0,
+        atUnixMs: Date.now(),
+        artifactSha256: sha256,
+      });
+    }
+  }
+  return events;
 }

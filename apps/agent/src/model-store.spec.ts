@@ -91,11 +91,12 @@ describe('ModelStore', () => {
     await store.install(ref(a2), src);
     await store.install(ref(b), src);
 
-    store.activate('cnn', [sha256(a1), sha256(a2)]);
+    store.activate('cnn', [sha256(a1), sha256(a2)], 'deployment-1');
     expect(store.release('cnn')?.current.map((x) => x.sha256)).toEqual([sha256(a1), sha256(a2)]);
-    store.activate('cnn', [sha256(b)]);
+    store.activate('cnn', [sha256(b)], 'deployment-2');
     expect(store.release('cnn')).toEqual({
       current: [{ sha256: sha256(b), path: join(dir, 'artifacts', `${sha256(b)}.onnx`) }],
+      deployment: 'deployment-2',
       previous: [
         { sha256: sha256(a1), path: join(dir, 'artifacts', `${sha256(a1)}.onnx`) },
         { sha256: sha256(a2), path: join(dir, 'artifacts', `${sha256(a2)}.onnx`) },
@@ -111,6 +112,7 @@ describe('ModelStore', () => {
     expect(restored.map((x) => x.sha256)).toEqual([sha256(a1), sha256(a2)]);
     for (const { path: p } of restored) await validate(p);
     expect(reopened.release('cnn')?.previous).toBeUndefined();
+    expect(reopened.release('cnn')?.deployment).toBe('deployment-1');
     expect(() => reopened.rollback('cnn')).toThrow(/no previous release/);
     expect((await open(dir)).release('cnn')?.current.map((x) => x.sha256)).toEqual([sha256(a1), sha256(a2)]);
 
@@ -278,6 +280,36 @@ describe('ModelStore', () => {
     expect(store.installedPath(sha256(b))).toBeDefined();
     store.activate('second', [sha256(b)]);
     expect(store.models().sort()).toEqual(['first', 'second']);
+  }, 60_000);
+
+  it('discards a release that cannot be served: the previous one serves again, the files go', async () => {
+    const dir = freshDir();
+    const store = await open(dir);
+    const src = source();
+    for (const bytes of [a1, b, c]) await store.install(ref(bytes), src);
+    store.activate('cnn', [sha256(a1)], 'deployment-1');
+    store.activate('cnn', [sha256(b), sha256(c)], 'deployment-2');
+
+    const reopened = await open(dir);
+    expect(reopened.discard('cnn')).toEqual({
+      deployment: 'deployment-2',
+      current: [{ sha256: sha256(a1), path: join(dir, 'artifacts', `${sha256(a1)}.onnx`) }],
+    });
+    expect(reopened.release('cnn')).toEqual({
+      current: [{ sha256: sha256(a1), path: join(dir, 'artifacts', `${sha256(a1)}.onnx`) }],
+      deployment: 'deployment-1',
+    });
+    expect(reopened.installedPath(sha256(b))).toBeUndefined();
+    expect(existsSync(join(dir, 'artifacts', `${sha256(c)}.onnx`))).toBe(false);
+    expect(reopened.usedBytes()).toBe(a1.length);
+    // Fetched again by a later install.
+    await reopened.install(ref(b), src);
+    expect(src.fetches).toHaveLength(4);
+
+    // With no previous release, the model has none left (nothing stale is served).
+    expect(reopened.discard('cnn')).toEqual({ deployment: 'deployment-1', current: undefined });
+    expect((await open(dir)).models()).toEqual([]);
+    expect(() => reopened.discard('cnn')).toThrow(NotFoundError);
   }, 60_000);
 
   it('refuses a corrupt state.json with a clear error instead of starting empty', async () => {

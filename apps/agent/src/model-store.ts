@@ -58,6 +58,8 @@ export interface InstalledArtifact {
 /** A model's releases; a release is a ladder: index 0 is the planned model, later ones tighter fallbacks. */
 export interface ModelRelease {
   readonly current: readonly InstalledArtifact[];
+  /** The planner's deployment that installed the current release, when it came from one. */
+  readonly deployment?: string;
   readonly previous?: readonly InstalledArtifact[];
 }
 
@@ -131,7 +133,9 @@ export class ModelStoreStateError extends BlinkNetError {
 
 interface Release {
   readonly current: readonly string[];
+  readonly deployment?: string;
   readonly previous?: readonly string[];
+  readonly previousDeployment?: string;
 }
 
 interface StateFile {
@@ -255,9 +259,11 @@ export class ModelStore {
     if (!release) return undefined;
     const files = (shas: readonly string[]) =>
       shas.map((sha256) => ({ sha256, path: this.#path(sha256, 'onnx') }));
-    return release.previous
-      ? { current: files(release.current), previous: files(release.previous) }
-      : { current: files(release.current) };
+    return {
+      current: files(release.current),
+      ...(release.deployment !== undefined ? { deployment: release.deployment } : {}),
+      ...(release.previous ? { previous: files(release.previous) } : {}),
+    };
   }
 
   /**
@@ -282,8 +288,11 @@ export class ModelStore {
     return promise;
   }
 
-  /** Makes `shas` the model's current release (the old one becomes previous), then frees unused files. */
-  activate(model: string, shas: readonly string[]): void {
+  /**
+   * Makes `shas` the model's current release, installed by `deployment` (the old one becomes
+   * previous), then frees unused files.
+   */
+  activate(model: string, shas: readonly string[], deployment?: string): void {
     if (model.length === 0) throw new InvalidArgumentError('model', 'must not be empty');
     if (shas.length === 0)
       throw new InvalidArgumentError('shas', `model '${model}': a release needs at least one artifact`);
@@ -301,8 +310,14 @@ export class ModelStore {
     }
     const old = this.#models.get(model);
     // Re-activating the current release keeps the real previous one as the rollback target.
-    if (!old || !sameList(old.current, shas)) {
-      this.#commit(model, old ? { current: [...shas], previous: old.current } : { current: [...shas] });
+    if (old && sameList(old.current, shas)) {
+      if (old.deployment !== deployment) this.#commit(model, { ...old, deployment });
+    } else {
+      this.#commit(model, {
+        current: [...shas],
+        deployment,
+        ...(old && { previous: old.current, previousDeployment: old.deployment }),
+      });
     }
     for (const sha of shas) this.#staged.delete(sha);
     this.#deleteUnreferenced();
@@ -317,8 +332,23 @@ export class ModelStore {
     if (!release.previous) {
       throw new NotFoundError('release', `cannot roll back model '${model}': it has no previous release`);
     }
-    this.#commit(model, { current: release.previous });
+    this.#commit(model, { current: release.previous, deployment: release.previousDeployment });
     return release.previous.map((sha256) => ({ sha256, path: this.#path(sha256, 'onnx') }));
+  }
+
+  /**
+   * Gives up the model's current release because it cannot be served (a file damaged on disk): the
+   * previous release, if any, becomes current, and the discarded files are deleted so that a later
+   * install fetches them again. Returns the discarded release's deployment and what serves now.
+   */
+  discard(model: string): { deployment?: string; current?: InstalledArtifact[] } {
+    const release = this.#models.get(model);
+    if (!release) throw new NotFoundError('model', `cannot discard model '${model}': it has no release`);
+    const current = release.previous && this.rollback(model);
+    if (!current) this.#commit(model, undefined);
+    const referenced = this.#referenced();
+    for (const sha of release.current) if (!referenced.has(sha)) this.#deleteInstalled(sha);
+    return { deployment: release.deployment, current };
   }
 
   #path(sha: string, kind: 'onnx' | 'partial'): string {
@@ -619,10 +649,22 @@ function readState(path: string): Map<string, Release> {
   for (const [model, release] of Object.entries(parsed.models)) {
     if (!isRecord(release) || !isLadder(release.current))
       throw invalid(`model '${model}': current release is not a list of sha256`);
-    if (release.previous === undefined) models.set(model, { current: release.current });
-    else if (isLadder(release.previous))
-      models.set(model, { current: release.current, previous: release.previous });
-    else throw invalid(`model '${model}': previous release is not a list of sha256`);
+    if (release.previous !== undefined && !isLadder(release.previous))
+      throw invalid(`model '${model}': previous release is not a list of sha256`);
+    const id = (key: 'deployment' | 'previousDeployment') => {
+      const value = release[key];
+      if (value !== undefined && typeof value !== 'string')
+        throw invalid(`model '${model}': ${key} is not a string`);
+      return value;
+    };
+    models.set(model, {
+      current: release.current,
+      deployment: id('deployment'),
+      ...(release.previous !== undefined && {
+        previous: release.previous,
+        previousDeployment: id('previousDeployment'),
+      }),
+    });
   }
   return models;
 }

@@ -167,7 +167,7 @@ export class AgentServiceImpl {
                 // A deployment job ends with its outcome, figures or not (its id is the deployment's).
                 for (const e of batch.events) {
                   const terminal = ['active', 'failed', 'rolled-back'].includes(e.detail.split(':')[0]);
-                  if (e.kind === EventKind.EVENT_KIND_DEPLOYMENT_STATE && terminal)
+                  if (e.kind === EventKind.EVENT_KIND_DEPLOYMENT_STATE && terminal && e.deploymentId)
                     jobIds.add(e.deploymentId);
                 }
               } catch (error) {

@@ -53,6 +53,7 @@ export interface LoopSettings {
 /** Each round after the first plans for this fraction of the previous round's latency bounds. */
 export const LATENCY_HEADROOM = 0.95;
 const TERMINAL = new Set(['active', 'failed', 'rolled-back']);
+const LOST = new Set(['failed', 'rolled-back']);
 
 export type LoopOutcome = 'converged' | 'failed' | 'infeasible';
 
@@ -149,16 +150,19 @@ export class ClosedLoop {
   }
 
   /**
-   * Devices of the policy's scope without the plan get it: those that waited for the canaries, and
-   * those that joined since; the loop then goes on as for any round (a device that cannot meet the
-   * bounds starts the next). Whether any did.
+   * Devices of the policy's scope without the plan get it: those that waited for the canaries, those
+   * that joined since, and those that lost it after it converged (a device that found its files
+   * damaged at a restart rolled back); the loop then goes on as for any round (a device that cannot
+   * meet the bounds starts the next). Whether any did.
    */
   private async deployToNewDevices(
     policy: PolicyRecord,
     planId: string,
     devices: readonly DeviceSummary[],
   ): Promise<boolean> {
-    const served = new Set((await listDeployments(this.db.prisma, { planId })).map((d) => d.deviceId));
+    const deployments = await listDeployments(this.db.prisma, { planId, latest: true });
+    const lost = new Set(deployments.filter((d) => LOST.has(d.state)).map((d) => d.deviceId));
+    const served = new Set(deployments.map((d) => d.deviceId).filter((id) => !lost.has(id)));
     // Only devices connected now: one that is away gets it when it is back (the next pass).
     const joined = devices.filter((d) => !served.has(d.id) && this.agents.connected(d.id));
     if (joined.length === 0) return false;
