@@ -304,6 +304,20 @@ describe('AdminService', () => {
       expect(m.predicted!.accuracy).toBeLessThanOrEqual(m.original!.accuracy);
     }
 
+    // A latency margin no plan can give is headroom not to be had: the plan is made for the bounds.
+    const withMargin = async (latencyMargin: number | undefined) => {
+      await call<SetPolicyResponse>((m, cb) =>
+        client.setPolicy({ policy: policy({ models, ...bounds, latencyMargin }) }, m, cb),
+      );
+      return call<PreviewPlanResponse>((m, cb) => client.previewPlan({ scope }, m, cb));
+    };
+    expect(fixedMs).toBeGreaterThan(0.01 * bounds.totalLatencyMs);
+    expect(await withMargin(0.01)).toMatchObject({ feasible: true, totals: plan.totals });
+    const margined = await withMargin(0.97);
+    expect(margined.feasible).toBe(true);
+    expect(margined.totals!.latencyMs).toBeLessThanOrEqual(0.97 * bounds.totalLatencyMs * (1 + 1e-9));
+    await withMargin(undefined);
+
     // Deploy it: artifacts built, their held-out accuracy measured, every device verifies its share.
     const deployed = await call<DeployResponse>((m, cb) => client.deploy({ scope }, m, cb));
     expect(deployed.deployments.map((d) => d.model).sort()).toEqual(['cifar10-quick', 'lenet5']);
