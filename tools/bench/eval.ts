@@ -24,6 +24,8 @@ import {
   accuracySettings,
   calibrate,
   calibrationFromPlans,
+  type CheckedPlan,
+  chooseChecked,
   correctPlan,
   corrected,
   type Corrections,
@@ -522,7 +524,7 @@ class Evaluator {
 
   /**
    * One strategy on one cell. BlinkNet plans as the planner does: solve, check the built plan's
-   * accuracy and bytes and re-solve with what they measured (PLAN_CHECKS), deploy; on a missed bound, the next round
+   * accuracy and bytes and re-solve with what they measured (PLAN_CHECKS), deploy the best checked; on a missed bound, the next round
    * on a cost model calibrated with what was measured, for 0.95x the previous latency bound.
    */
   async run(cell: Cell, strategy: Strategy): Promise<Outcome> {
@@ -547,13 +549,18 @@ class Evaluator {
         });
       const started = performance.now();
       let solution = await solve();
-      for (let attempt = 1; blinknet && solution.feasible && attempt < PLAN_CHECKS; attempt++) {
+      const checked: CheckedPlan[] = [];
+      for (let attempt = 1; blinknet && solution.feasible; attempt++) {
         const checks = await this.planChecks(solution.choices);
+        checked.push({ plan: solution, checks });
         const next = correctPlan(corrections, solution, checks, cell.bounds.storageBytes);
-        if (!next) break;
+        if (!next || attempt === PLAN_CHECKS) break;
         corrections = next;
         solution = await solve();
       }
+      // As the planner: the least loss as checked goes out (no accuracy floor here).
+      if (checked.length > 0)
+        solution = checked[chooseChecked(checked, {}, undefined, cell.bounds.storageBytes)!].plan;
       const planningMs = performance.now() - started;
       if (!solution.feasible) {
         const t = solution.tightest;

@@ -313,9 +313,6 @@ describe('AdminService', () => {
     };
     expect(fixedMs).toBeGreaterThan(0.01 * bounds.totalLatencyMs);
     expect(await withMargin(0.01)).toMatchObject({ feasible: true, totals: plan.totals });
-    const margined = await withMargin(0.97);
-    expect(margined.feasible).toBe(true);
-    expect(margined.totals!.latencyMs).toBeLessThanOrEqual(0.97 * bounds.totalLatencyMs * (1 + 1e-9));
     await withMargin(undefined);
 
     // Deploy it: artifacts built, their held-out accuracy measured, every device verifies its share.

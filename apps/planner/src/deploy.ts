@@ -30,6 +30,8 @@ import {
 import { type AccuracySettings, evaluationData, flipRate, top1, withDefaults } from './accuracy';
 import { type AgentServiceImpl } from './agent-service';
 import {
+  type CheckedPlan,
+  chooseChecked,
   correctPlan,
   type Corrections,
   type PlanCheck,
@@ -60,7 +62,7 @@ export class InfeasiblePlanError extends PreconditionError {
   }
 }
 
-/** Re-solves after checking a built plan, at most (the last plan is kept whatever it measured). */
+/** Plans built and checked per deployment, at most; the one deployed is chosen by chooseChecked. */
 export const PLAN_CHECKS = 4;
 
 /**
@@ -137,13 +139,34 @@ export class Deployer {
     try {
       let corrections = loop.corrections ?? {};
       let result = await this.solve(scope, corrections, loop);
-      for (let attempt = 1; attempt < PLAN_CHECKS; attempt++) {
-        const next = await this.checkPlan(result, corrections, workspaces);
-        if (!next) break;
+      const checked: (CheckedPlan & { readonly result: PlanResult })[] = [];
+      for (let attempt = 1; ; attempt++) {
+        const checks = await this.checkPlan(result, workspaces);
+        checked.push({ result, plan: result.solution as FeasiblePlan, checks });
+        const next = correctPlan(corrections, checked.at(-1)!.plan, checks, result.problem.storageBoundBytes);
+        if (!next || attempt === PLAN_CHECKS) break;
         corrections = next;
-        result = await this.solve(scope, corrections, loop);
+        try {
+          result = await this.solve(scope, corrections, loop);
+        } catch (error) {
+          if (error instanceof InfeasiblePlanError) break; // the plans checked so far remain
+          throw error;
+        }
       }
-      return await this.roll(result, corrections, loop.round ?? 1, workspaces, loop.devices);
+      // Never a plan whose built artifacts were not checked, nor one that lost the accuracy floor.
+      const accuracy = Object.fromEntries(result.models.map((m) => [m.version.model, m.accuracy]));
+      const { accuracyFloor, storageBoundBytes } = result.policy;
+      const chosen = chooseChecked(checked, accuracy, accuracyFloor, storageBoundBytes);
+      if (chosen === undefined) {
+        const below = result.models.filter(
+          (m) => m.accuracy - (checked.at(-1)!.checks[m.version.model]?.loss ?? 0) < accuracyFloor!,
+        );
+        throw new InfeasiblePlanError(
+          below.map((m) => `accuracy:${m.version.model}`),
+          result,
+        );
+      }
+      return await this.roll(checked[chosen].result, corrections, loop.round ?? 1, workspaces, loop.devices);
     } finally {
       await Promise.all([...workspaces.values()].map((w) => w.engine.dispose()));
     }
@@ -195,9 +218,8 @@ export class Deployer {
    */
   private async checkPlan(
     result: PlanResult,
-    corrections: Corrections,
     workspaces: Map<string, Workspace>,
-  ): Promise<Corrections | undefined> {
+  ): Promise<Record<string, PlanCheck>> {
     const plan = result.solution as FeasiblePlan;
     const checks: Record<string, PlanCheck> = {};
     for (const { version } of result.models) {
@@ -223,7 +245,7 @@ export class Deployer {
         'plan checked',
       );
     }
-    return correctPlan(corrections, plan, checks, result.problem.storageBoundBytes);
+    return checks;
   }
 
   /** Builds the plan's and its ladder's artifacts, stores the plan and queues its deployments. */

@@ -22,4 +22,11 @@ export {
 } from './calibration';
 export { LATENCY_HEADROOM } from './loop';
 export { PLAN_CHECKS } from './deploy';
-export { correctPlan, type Corrections, corrected, type PlanCheck } from './planning';
+export {
+  type CheckedPlan,
+  chooseChecked,
+  correctPlan,
+  type Corrections,
+  corrected,
+  type PlanCheck,
+} from './planning';

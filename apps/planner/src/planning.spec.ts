@@ -1,5 +1,5 @@
 import { type FeasiblePlan, type ModelProblem, solveExact } from '@blinknet/planner-core';
-import { correctPlan, corrected } from './planning';
+import { chooseChecked, correctPlan, corrected } from './planning';
 
 const option = (name: string, latencyMs: number, bytes: number, loss: number) => ({
   option: name,
@@ -53,5 +53,31 @@ describe('correctPlan', () => {
     expect(pruned.choices.m).toEqual({ a: 'prune', b: 'exact' });
     const next = correctPlan({}, pruned, { m: { storageBytes: 400, loss: 0.04 } });
     expect(next).toEqual({ m: { lossScale: { 'a prune': 4 } } });
+  });
+});
+
+describe('chooseChecked', () => {
+  it('deploys the least loss as checked among plans that keep the floor, storage met first', async () => {
+    const pruned = await plan(problem, 400); // a prune: predicted loss 1 point
+    const both = await plan(problem, 300); // a prune + b cut: 3 points
+    const accuracy = { m: 0.9 };
+    const checked = (p: FeasiblePlan, loss: number | undefined, storageBytes: number) => ({
+      plan: p,
+      checks: { m: { loss, storageBytes } },
+    });
+    // As checked, the second plan lost less than the first.
+    expect(chooseChecked([checked(pruned, 0.05, 400), checked(both, 0.03, 250)], accuracy)).toBe(1);
+    // ...but only the first keeps an 86% floor as checked.
+    expect(chooseChecked([checked(pruned, 0.03, 400), checked(both, 0.05, 250)], accuracy, 0.86)).toBe(0);
+    // None keeps it: none may be deployed.
+    expect(chooseChecked([checked(pruned, 0.05, 400), checked(both, 0.06, 250)], accuracy, 0.86)).toBe(
+      undefined,
+    );
+    // A plan whose built artifacts miss the storage bound goes only when no other keeps the floor.
+    expect(chooseChecked([checked(pruned, 0.01, 400), checked(both, 0.03, 250)], accuracy, 0.8, 300)).toBe(1);
+    expect(chooseChecked([checked(pruned, 0.01, 400)], accuracy, 0.8, 300)).toBe(0);
+    // Not checked (no accuracy model): the predicted loss counts.
+    expect(chooseChecked([checked(both, undefined, 250)], accuracy, 0.865)).toBe(0);
+    expect(chooseChecked([checked(both, undefined, 250)], accuracy, 0.875)).toBe(undefined);
   });
 });

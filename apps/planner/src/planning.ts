@@ -188,6 +188,48 @@ export function correctPlan(
   return changed ? next : undefined;
 }
 
+/** A plan built and checked while the deployer corrected the additive model (see correctPlan). */
+export interface CheckedPlan {
+  readonly plan: FeasiblePlan;
+  readonly checks: Readonly<Record<string, PlanCheck>>;
+}
+
+/**
+ * Which of the plans checked for one deployment goes out: the least loss as checked (the predicted
+ * loss where nothing was checked) among those whose every model keeps the accuracy floor as checked,
+ * those whose built artifacts meet the storage bound first. Undefined when none keeps the floor: the
+ * additive model's plans lose more than it predicts, and none may be deployed.
+ */
+export function chooseChecked(
+  checked: readonly CheckedPlan[],
+  accuracy: Readonly<Record<string, number>>,
+  floor?: number,
+  storageBoundBytes?: number,
+): number | undefined {
+  const figures = checked.map(({ plan, checks }) => {
+    const losses = Object.entries(plan.perModel).map(
+      ([model, predicted]) => [model, checks[model]?.loss ?? predicted.loss / 100] as const,
+    );
+    const bytes = Object.entries(plan.perModel).reduce(
+      (n, [model, predicted]) => n + (checks[model]?.storageBytes ?? predicted.storageBytes),
+      0,
+    );
+    return {
+      keepsFloor: floor === undefined || losses.every(([model, loss]) => accuracy[model] - loss >= floor),
+      storageMissed: storageBoundBytes !== undefined && bytes > storageBoundBytes,
+      loss: losses.reduce((n, [, loss]) => n + loss, 0),
+    };
+  });
+  let best: number | undefined;
+  for (const [i, f] of figures.entries()) {
+    if (!f.keepsFloor) continue;
+    const b = best === undefined ? undefined : figures[best];
+    if (!b || Number(f.storageMissed) - Number(b.storageMissed) < 0) best = i;
+    else if (f.storageMissed === b.storageMissed && f.loss < b.loss) best = i;
+  }
+  return best;
+}
+
 /** What a model costs with every layer exact, on the same cost model. */
 export function originalFigures(problem: ModelProblem): Figures {
   const exact = problem.layers.map((l) => l.options[0]);
