@@ -311,8 +311,7 @@ describe('AdminService', () => {
       );
       return call<PreviewPlanResponse>((m, cb) => client.previewPlan({ scope }, m, cb));
     };
-    expect(fixedMs).toBeGreaterThan(0.01 * bounds.totalLatencyMs);
-    expect(await withMargin(0.01)).toMatchObject({ feasible: true, totals: plan.totals });
+    expect(await withMargin(1e-6)).toMatchObject({ feasible: true, totals: plan.totals });
     await withMargin(undefined);
 
     // Deploy it: artifacts built, their held-out accuracy measured, every device verifies its share.
