@@ -560,7 +560,7 @@ class Evaluator {
       }
       // As the planner: the least loss as checked goes out (no accuracy floor here).
       if (checked.length > 0)
-        solution = checked[chooseChecked(checked, {}, undefined, cell.bounds.storageBytes)!].plan;
+        solution = checked[chooseChecked(checked, {}, undefined, cell.bounds.storageBytes).chosen!].plan;
       const planningMs = performance.now() - started;
       if (!solution.feasible) {
         const t = solution.tightest;

@@ -309,18 +309,15 @@ export class Agent {
    * device and reports the measured figures; on a violation the previous release keeps serving.
    */
   async deploy(jobId: string, job: DeployJob, log: Logger = this.log): Promise<Measurement[]> {
-    const event = (detail: string, extra: Partial<DeviceEvent> = {}): DeviceEvent => ({
-      eventId: `${job.deploymentId}:${detail}`,
-      kind: EventKind.EVENT_KIND_DEPLOYMENT_STATE,
-      model: job.model,
-      deploymentId: job.deploymentId,
-      detail,
-      observed: 0,
-      bound: 0,
-      atUnixMs: Date.now(),
-      artifactSha256: job.ladder[0]?.sha256 ?? '',
-      ...extra,
-    });
+    // A state's id is the deployment's and the state: resent, it is stored once.
+    const event = (state: string, detail = state) =>
+      deploymentState(
+        job.model,
+        job.deploymentId,
+        detail,
+        job.ladder[0]?.sha256 ?? '',
+        `${job.deploymentId}:${state}`,
+      );
     this.report([], [event('downloading')]);
     const shas = job.ladder.map((r) => r.sha256);
     let release;
@@ -329,15 +326,14 @@ export class Agent {
       this.report([], [event('verifying')]);
       this.store.activate(job.model, shas, job.deploymentId);
       release = this.store.release(job.model)!;
-      try {
-        await this.runtime.deploy(job.model, release.current);
-      } catch (error) {
-        this.store.discard(job.model); // what serves now stays the current release on disk too
+      // Not served, not current on disk either (the previous release, if any, stays both).
+      await this.runtime.deploy(job.model, release.current).catch((error: unknown) => {
+        this.store.discard(job.model);
         throw error;
-      }
+      });
     } catch (error) {
       // The planner learns every outcome; the previous release, if any, keeps serving.
-      this.report([], [event('failed', { detail: `failed: ${toError(error).message}` })]);
+      this.report([], [event('failed', `failed: ${toError(error).message}`)]);
       throw error;
     }
     const { measurements, violations } = await this.verify(jobId, job, release.current[0].path);
@@ -347,10 +343,7 @@ export class Agent {
         this.store.rollback(job.model);
         await this.runtime.deploy(job.model, previous);
       }
-      this.report(measurements, [
-        ...violations,
-        event(previous ? 'rolled-back' : 'failed', { detail: previous ? 'rolled-back' : 'failed' }),
-      ]);
+      this.report(measurements, [...violations, event(previous ? 'rolled-back' : 'failed')]);
       log.warn({ violations: violations.map((v) => v.detail) }, 'deployment violates its bounds');
     } else {
       this.monitor.watch(job.model, job.bounds ?? {}, 0, shas.length);
@@ -409,6 +402,27 @@ export class Agent {
   }
 }
 
+/** A deployment's state as the planner reads it: `detail` starts with the state ("failed: why"). */
+function deploymentState(
+  model: string,
+  deploymentId: string,
+  detail: string,
+  artifactSha256: string,
+  eventId: string,
+): DeviceEvent {
+  return {
+    eventId,
+    kind: EventKind.EVENT_KIND_DEPLOYMENT_STATE,
+    model,
+    deploymentId,
+    detail,
+    observed: 0,
+    bound: 0,
+    atUnixMs: Date.now(),
+    artifactSha256,
+  };
+}
+
 /**
  * Serves a model's current release from disk. One that cannot be loaded (a file damaged at rest, as
  * on a worn SD card) is discarded for the previous release, and the planner is told (the
@@ -436,17 +450,8 @@ async function serveRelease(
           ? 'release cannot be served: rolled back to the previous one'
           : 'release cannot be served, and there is no previous one',
       );
-      events.push({
-        eventId: randomUUID(),
-        kind: EventKind.EVENT_KIND_DEPLOYMENT_STATE,
-        model,
-        deploymentId: deployment ?? '',
-        detail: `${current ? 'rolled-back' : 'failed'}: cannot serve artifact ${sha256}: ${reason}`,
-        observed: 0,
-        bound: 0,
-        atUnixMs: Date.now(),
-        artifactSha256: sha256,
-      });
+      const detail = `${current ? 'rolled-back' : 'failed'}: cannot serve artifact ${sha256}: ${reason}`;
+      events.push(deploymentState(model, deployment ?? '', detail, sha256, randomUUID()));
     }
   }
   return events;

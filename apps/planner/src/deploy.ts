@@ -141,9 +141,10 @@ export class Deployer {
       let result = await this.solve(scope, corrections, loop);
       const checked: (CheckedPlan & { readonly result: PlanResult })[] = [];
       for (let attempt = 1; ; attempt++) {
+        const plan = result.solution as FeasiblePlan;
         const checks = await this.checkPlan(result, workspaces);
-        checked.push({ result, plan: result.solution as FeasiblePlan, checks });
-        const next = correctPlan(corrections, checked.at(-1)!.plan, checks, result.problem.storageBoundBytes);
+        checked.push({ result, plan, checks });
+        const next = correctPlan(corrections, plan, checks, result.problem.storageBoundBytes);
         if (!next || attempt === PLAN_CHECKS) break;
         corrections = next;
         try {
@@ -156,13 +157,10 @@ export class Deployer {
       // Never a plan whose built artifacts were not checked, nor one that lost the accuracy floor.
       const accuracy = Object.fromEntries(result.models.map((m) => [m.version.model, m.accuracy]));
       const { accuracyFloor, storageBoundBytes } = result.policy;
-      const chosen = chooseChecked(checked, accuracy, accuracyFloor, storageBoundBytes);
+      const { chosen, belowFloor } = chooseChecked(checked, accuracy, accuracyFloor, storageBoundBytes);
       if (chosen === undefined) {
-        const below = result.models.filter(
-          (m) => m.accuracy - (checked.at(-1)!.checks[m.version.model]?.loss ?? 0) < accuracyFloor!,
-        );
         throw new InfeasiblePlanError(
-          below.map((m) => `accuracy:${m.version.model}`),
+          belowFloor.map((m) => `accuracy:${m}`),
           result,
         );
       }

@@ -65,19 +65,24 @@ describe('chooseChecked', () => {
       plan: p,
       checks: { m: { loss, storageBytes } },
     });
+    const choose = (...args: Parameters<typeof chooseChecked>) => chooseChecked(...args).chosen;
     // As checked, the second plan lost less than the first.
-    expect(chooseChecked([checked(pruned, 0.05, 400), checked(both, 0.03, 250)], accuracy)).toBe(1);
+    expect(choose([checked(pruned, 0.05, 400), checked(both, 0.03, 250)], accuracy)).toBe(1);
     // ...but only the first keeps an 86% floor as checked.
-    expect(chooseChecked([checked(pruned, 0.03, 400), checked(both, 0.05, 250)], accuracy, 0.86)).toBe(0);
-    // None keeps it: none may be deployed.
-    expect(chooseChecked([checked(pruned, 0.05, 400), checked(both, 0.06, 250)], accuracy, 0.86)).toBe(
-      undefined,
-    );
+    expect(chooseChecked([checked(pruned, 0.03, 400), checked(both, 0.05, 250)], accuracy, 0.86)).toEqual({
+      chosen: 0,
+      belowFloor: [],
+    });
+    // None keeps it: none may be deployed, and the models the last plan lost it on are named.
+    expect(chooseChecked([checked(pruned, 0.05, 400), checked(both, 0.06, 250)], accuracy, 0.86)).toEqual({
+      chosen: undefined,
+      belowFloor: ['m'],
+    });
     // A plan whose built artifacts miss the storage bound goes only when no other keeps the floor.
-    expect(chooseChecked([checked(pruned, 0.01, 400), checked(both, 0.03, 250)], accuracy, 0.8, 300)).toBe(1);
-    expect(chooseChecked([checked(pruned, 0.01, 400)], accuracy, 0.8, 300)).toBe(0);
+    expect(choose([checked(pruned, 0.01, 400), checked(both, 0.03, 250)], accuracy, 0.8, 300)).toBe(1);
+    expect(choose([checked(pruned, 0.01, 400)], accuracy, 0.8, 300)).toBe(0);
     // Not checked (no accuracy model): the predicted loss counts.
-    expect(chooseChecked([checked(both, undefined, 250)], accuracy, 0.865)).toBe(0);
-    expect(chooseChecked([checked(both, undefined, 250)], accuracy, 0.875)).toBe(undefined);
+    expect(choose([checked(both, undefined, 250)], accuracy, 0.865)).toBe(0);
+    expect(choose([checked(both, undefined, 250)], accuracy, 0.875)).toBe(undefined);
   });
 });

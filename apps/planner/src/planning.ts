@@ -197,15 +197,16 @@ export interface CheckedPlan {
 /**
  * Which of the plans checked for one deployment goes out: the least loss as checked (the predicted
  * loss where nothing was checked) among those whose every model keeps the accuracy floor as checked,
- * those whose built artifacts meet the storage bound first. Undefined when none keeps the floor: the
- * additive model's plans lose more than it predicts, and none may be deployed.
+ * those whose built artifacts meet the storage bound first. `chosen` is undefined when none keeps the
+ * floor (the additive model's plans lose more than it predicts: none may be deployed); `belowFloor`
+ * then names the models the last plan lost it on.
  */
 export function chooseChecked(
   checked: readonly CheckedPlan[],
   accuracy: Readonly<Record<string, number>>,
   floor?: number,
   storageBoundBytes?: number,
-): number | undefined {
+): { readonly chosen?: number; readonly belowFloor: readonly string[] } {
   const figures = checked.map(({ plan, checks }) => {
     const losses = Object.entries(plan.perModel).map(
       ([model, predicted]) => [model, checks[model]?.loss ?? predicted.loss / 100] as const,
@@ -215,19 +216,20 @@ export function chooseChecked(
       0,
     );
     return {
-      keepsFloor: floor === undefined || losses.every(([model, loss]) => accuracy[model] - loss >= floor),
+      belowFloor:
+        floor === undefined ? [] : losses.filter(([m, loss]) => accuracy[m] - loss < floor).map(([m]) => m),
       storageMissed: storageBoundBytes !== undefined && bytes > storageBoundBytes,
       loss: losses.reduce((n, [, loss]) => n + loss, 0),
     };
   });
-  let best: number | undefined;
+  let chosen: number | undefined;
   for (const [i, f] of figures.entries()) {
-    if (!f.keepsFloor) continue;
-    const b = best === undefined ? undefined : figures[best];
-    if (!b || Number(f.storageMissed) - Number(b.storageMissed) < 0) best = i;
-    else if (f.storageMissed === b.storageMissed && f.loss < b.loss) best = i;
+    if (f.belowFloor.length > 0) continue;
+    const b = chosen === undefined ? undefined : figures[chosen];
+    if (!b || Number(f.storageMissed) < Number(b.storageMissed)) chosen = i;
+    else if (f.storageMissed === b.storageMissed && f.loss < b.loss) chosen = i;
   }
-  return best;
+  return { chosen, belowFloor: chosen === undefined ? (figures.at(-1)?.belowFloor ?? []) : [] };
 }
 
 /** What a model costs with every layer exact, on the same cost model. */
@@ -282,11 +284,7 @@ export async function planPolicy(
     const problem = corrected(calibrate(costModel, calibration), corrections[version.model]);
     models.push({ version, problem, accuracy, costModel, calibration });
   }
-  const margin = (policy.latencyMargin ?? 1) * (options.latencyHeadroom ?? 1);
-  // The margin is headroom where a plan has it to give: a plan predicted to meet the bounds
-  // themselves (within the accuracy floor) beats no plan.
-  let solved;
-  for (const latencyMargin of margin < 1 ? [margin, 1] : [1]) {
+  const solveAt = async (latencyMargin: number) => {
     const problem: PlanProblem = {
       models: models.map((m) => m.problem),
       totalLatencyBoundMs: policy.totalLatencyBoundMs,
@@ -302,8 +300,12 @@ export async function planPolicy(
             .filter((m) => m.accuracy - solution.perModel[m.version.model].loss / 100 < floor)
             .map((m) => m.version.model)
         : [];
-    solved = { problem, solution, belowFloor };
-    if (solution.feasible && belowFloor.length === 0) break;
-  }
-  return { policy, models, ...solved!, planningMs: performance.now() - started };
+    return { problem, solution, belowFloor };
+  };
+  const margin = (policy.latencyMargin ?? 1) * (options.latencyHeadroom ?? 1);
+  let solved = await solveAt(margin);
+  // The margin is headroom where a plan has it to give: a plan predicted to meet the bounds
+  // themselves (within the accuracy floor) beats no plan.
+  if (margin < 1 && (!solved.solution.feasible || solved.belowFloor.length > 0)) solved = await solveAt(1);
+  return { policy, models, ...solved, planningMs: performance.now() - started };
 }
