@@ -53,7 +53,7 @@ import {
   solveExact,
   uniformLevel,
 } from '@blinknet/planner-core';
-import { CalibrationRunner, OrtMatrixEngine } from '@blinknet/runtime';
+import { CalibrationRunner, MEMORY_SAMPLES, OrtMatrixEngine } from '@blinknet/runtime';
 import { buildNetwork, type DatasetName, readReferenceModel, referenceModel } from '@blinknet/zoo';
 import { writeReport } from './eval-report';
 import { machine, saveResults } from './machine';
@@ -234,8 +234,8 @@ const SPECS = QUICK ? TRAINED.slice(0, 2) : [...TRAINED, paper('caffenet'), pape
 
 /** The agent's verification; a time budget per window for the ImageNet-shaped networks (0.2 s a run). */
 const VERIFY: Readonly<Record<'small' | 'large', VerifySettings>> = {
-  small: { threads: THREADS, windows: QUICK ? 1 : 3 },
-  large: { threads: THREADS, runs: 10, windowMs: 0, maxWindowMs: 2_000 },
+  small: { threads: THREADS, windows: QUICK ? 1 : 3, memorySamples: MEMORY_SAMPLES },
+  large: { threads: THREADS, runs: 10, windowMs: 0, maxWindowMs: 2_000, memorySamples: MEMORY_SAMPLES },
 };
 
 /**

@@ -6,10 +6,10 @@
  * 1. every model unapproximated first, to measure its real p95, memory and storage on its device;
  * 2. then the policies that need approximation: CIFAR-10-quick + LeNet-5 together on class A under a
  *    round latency bound of 90% of what they measured; VGG-style alone on class B under memory (half
- *    its weights less) and storage (50%) bounds that approximation must meet without costing more
- *    than 10% of its latency (on 2 threads the factorised and pruned layers that free its memory run
- *    slower inside the whole model than alone: a tighter bound there measured out of reach of any
- *    plan, whatever its cost model predicted); every model keeps >= 85%
+ *    its weights less) and storage (50%) bounds that approximation must meet within 1.5x its latency
+ *    (on 2 threads the factorised and pruned layers that free its memory run slower inside the whole
+ *    model than alone: a tighter bound there measured out of reach of any plan, whatever its cost
+ *    model predicted); every model keeps >= 85%
  *    accuracy (the policies' floor; it is what keeps the latency bounds from going lower: these
  *    sub-millisecond models spend much of a run in per-run overhead no approximation removes, and
  *    their p95 carries 0.02-0.06 ms of periodic machine noise, about one run in 25-30 here;
@@ -34,7 +34,7 @@ import {
   uploadModel,
 } from '@blinknet/e2e';
 import { type Deployment, type GetStatusResponse } from '@blinknet/proto/v1/admin';
-import { readReferenceModel, referenceModel } from '@blinknet/zoo';
+import { DatasetError, loadDataset, readReferenceModel, referenceModel } from '@blinknet/zoo';
 
 const TOKEN = 'demo-admin-token';
 const SECRET = 'demo-enrollment-secret';
@@ -95,6 +95,8 @@ function table(rows: string[][]): string {
 }
 
 async function main(): Promise<void> {
+  // The planner scores accuracy on the real test splits: say what is missing before starting anything.
+  for (const m of MODELS) loadDataset(m.dataset, 'test');
   const dir = mkdtempSync(join(tmpdir(), 'blinknet-demo-'));
   try {
     say(`planner and agents under ${dir}`);
@@ -179,14 +181,15 @@ async function main(): Promise<void> {
     // CIFAR-10-quick and LeNet-5 together: their memory bound has that much room and does not bind;
     // VGG-style's (3.8 MB of weights) binds, and so does its storage; its latency bound is a service
     // level the approximations that free memory must keep, with room for the spread of a p95 at 2
-    // threads here (the original's, in five runs of this demo within an hour: 0.271-0.387 ms).
+    // threads on two shared cores (the original's, in five runs of this demo: 0.140-0.204 ms; its
+    // plans' 0.18-0.32 ms at 1.25x that, where a 1.25x bound ended 3 runs of 5 failed).
     const bounds: Record<string, { totalLatencyMs: number; memoryBytes: number; storageBytes?: number }> = {
       [CLASS_A]: {
         totalLatencyMs: 0.9 * sum(a, (d) => d.measured!.latencyMs),
         memoryBytes: Math.round(sum(a, (d) => Number(d.measured!.memoryBytes)) + 4e6),
       },
       [CLASS_B]: {
-        totalLatencyMs: 1.25 * vgg.measured!.latencyMs,
+        totalLatencyMs: 1.5 * vgg.measured!.latencyMs,
         memoryBytes: Math.round(Number(vgg.measured!.memoryBytes) - 0.5 * Number(vgg.ladder[0].bytes)),
         storageBytes: Math.round(0.5 * Number(vgg.ladder[0].bytes)),
       },
@@ -288,7 +291,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void stopAll().then(() => process.exit(130)));
 }
 main().catch(async (error: unknown) => {
-  console.error(error);
+  console.error(error instanceof DatasetError ? `demo: ${error.message}` : error);
   await stopAll();
   process.exit(1);
 });

@@ -89,6 +89,7 @@ export function modelMemory(
       weightBytes,
       artifactBytes: m.artifactBytes,
       arenaEnabled: m.enableCpuMemArena,
+      samples: m.samples,
     },
     context: context(measurementContext),
     measuredAtUnixMs: Date.now(),

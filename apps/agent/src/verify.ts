@@ -38,6 +38,8 @@ export interface VerifySettings {
   readonly maxWindowMs?: number;
   /** The latency bound's percentile (50, 95 or 99), which picks the median window. @default 95 */
   readonly percentile?: number;
+  /** Loads measured for memory, each in a fresh process (the most judges). @default MEMORY_SAMPLES */
+  readonly memorySamples?: number;
 }
 
 export interface Verified {
@@ -75,7 +77,12 @@ export async function verifyModel(path: string, settings: VerifySettings): Promi
   } finally {
     await session.dispose();
   }
-  const memory = await measureModelMemory(path, { [inputName]: dims }, { intraOpThreads: settings.threads });
+  const memory = await measureModelMemory(
+    path,
+    { [inputName]: dims },
+    { intraOpThreads: settings.threads },
+    { samples: settings.memorySamples },
+  );
   return {
     latency: medianWindow(windows, (w) => latencyAt(w.stats, settings.percentile ?? 95)),
     windows,

@@ -61,8 +61,11 @@ function measurementInput(m: Measurement, i: number): MeasurementInput {
       weightBytes: m.memory.weightBytes,
       artifactBytes: m.memory.artifactBytes,
     },
-    // The arena setting is a condition of the memory figure: kept with the context.
-    context: { ...m.context, ...(m.memory ? { arenaEnabled: m.memory.arenaEnabled } : {}) },
+    // The arena setting and the loads measured are conditions of the memory figure: kept with the context.
+    context: {
+      ...m.context,
+      ...(m.memory ? { arenaEnabled: m.memory.arenaEnabled, memorySamples: m.memory.samples || 1 } : {}),
+    },
     measuredAt: new Date(m.measuredAtUnixMs),
   };
 }

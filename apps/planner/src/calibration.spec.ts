@@ -148,15 +148,17 @@ describe('calibration', () => {
       const calibrated = calibrate(problem, calibration);
       expect(predicted(calibrated, {}).latencyMs).toBeCloseTo(1.0, 12);
       expect(predicted(calibrated, { a: 'low', b: 'low' }).latencyMs).toBeCloseTo(0.8, 12);
-      expect(calibration.memoryBytes).toBe((2000 - both.memoryBytes + 2400 - original.memoryBytes) / 2);
+      expect(calibration.memoryBytes).toBe(Math.max(2000 - both.memoryBytes, 2400 - original.memoryBytes));
     });
 
-    it('offsets memory by whole bytes', () => {
-      const calibration = calibrationFromPlans([
-        { raw: original, latencyMs: 0.8, memoryBytes: original.memoryBytes + 1 },
-        { raw: original, latencyMs: 0.8, memoryBytes: original.memoryBytes + 2 },
-      ]);
-      expect(calibration.memoryBytes).toBe(2);
+    it('adds the largest memory excess a plan measured, and never credits a plan that took less', () => {
+      const over = (bytes: number) => ({
+        raw: original,
+        latencyMs: 0.8,
+        memoryBytes: original.memoryBytes + bytes,
+      });
+      expect(calibrationFromPlans([over(100), over(-500), over(300)]).memoryBytes).toBe(300);
+      expect(calibrationFromPlans([over(-500)]).memoryBytes).toBe(0);
     });
 
     it('gives back what an option was charged when a later plan with it runs faster', () => {

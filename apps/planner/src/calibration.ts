@@ -18,7 +18,7 @@
  * approximation (the model as uploaded) calibrates the fixed latency. A plan faster than predicted
  * first takes back what its options were charged, then takes the difference off the fixed latency;
  * only what is left (the options timed alone add up to more than the whole model) scales every
- * option down. Memory: the mean offset.
+ * option down. Memory: the largest excess over the prediction.
  */
 import { type ModelProblem } from '@blinknet/planner-core';
 
@@ -197,13 +197,14 @@ export function calibrationFromPlans(plans: readonly MeasuredPlan[]): Calibratio
       latencyScale = Math.max(MIN_SCALE, (latencyScale * (layers + residual)) / layers);
     }
   }
-  const memory = plans.filter((p) => p.memoryBytes !== undefined);
-  // Whole bytes: plans and their figures travel as uint64 (a mean of two offsets ending in .5 made
-  // every status call fail to serialise).
-  const memoryBytes =
-    memory.length > 0
-      ? Math.round(memory.reduce((n, p) => n + p.memoryBytes! - p.raw.memoryBytes, 0) / memory.length)
-      : 0;
+  // Memory: the largest excess any plan measured, never a credit. A plan that took less than predicted
+  // saved more than its options' weights (a smaller model also leaves smaller load buffers behind),
+  // which says nothing of the fixed part: credited there, VGG-style's next plan (int8 folded back to
+  // float at load, saving nothing resident) was predicted to fit and missed by 2 MB.
+  const memoryBytes = Math.max(
+    0,
+    ...plans.flatMap((p) => (p.memoryBytes === undefined ? [] : [p.memoryBytes - p.raw.memoryBytes])),
+  );
   return {
     latencyScale,
     latencyMs,

@@ -19,6 +19,6 @@ export {
   type TimingOptions,
 } from './latency';
 export { type LatencyStats, medianWindow, quantile, summarize } from './stats';
-export { type MemoryMeasurement, measureModelMemory } from './memory';
+export { MEMORY_SAMPLES, type MemoryMeasurement, measureModelMemory } from './memory';
 export { type DeviceFacts, deviceFacts } from './device';
 export { type NodeTiming, nodeTimings } from './node-profile';

@@ -25,12 +25,15 @@ describe('measureModelMemory', () => {
       0.5 * (large.artifactBytes - small.artifactBytes),
     );
     expect(large.enableCpuMemArena).toBe(true);
+    expect(large.samples).toBe(5);
+    expect(large.leastAddedBytes).toBeLessThanOrEqual(large.addedBytes);
+    expect(large.sessionBytes + large.firstRunBytes).toBe(large.addedBytes);
   }, 60_000);
 
   it('reports a model onnxruntime cannot load', async () => {
     const bad = join(dir, 'corrupt.onnx');
     writeFileSync(bad, 'not a model');
-    await expect(measureModelMemory(bad, { x: [1, 4] })).rejects.toThrow(
+    await expect(measureModelMemory(bad, { x: [1, 4] }, {}, { samples: 1 })).rejects.toThrow(
       /corrupt\.onnx: memory probe failed/,
     );
   }, 60_000);
