@@ -1,8 +1,8 @@
 /**
  * The evaluation's report: summary figures against the targets, a table per cell, the infeasible
  * cells, and two PNG plots rendered with Vega-Lite (accuracy loss against the latency bound; the
- * cost model's latency against the measured one). Written beside the results JSON as eval.md; a full
- * run is also written to docs/evaluation.md with its plots under docs/evaluation/.
+ * planner's predicted latency against the measured one). Written beside the results JSON as eval.md;
+ * a full run is also written to docs/evaluation.md with its plots under docs/evaluation/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
@@ -58,11 +58,11 @@ function rows(results: EvalResults): Row[] {
   });
 }
 
-/** Relative error of the cost model's whole-model latency against the measured p95, per model of round 1. */
+/** Relative error of the planner's whole-model latency against the measured p95, per model of round 1. */
 function predictionErrors(all: readonly Row[]) {
   return all.flatMap((r) =>
     r.first
-      ? Object.entries(r.first.costModelMs).map(([id, predicted]) => ({
+      ? Object.entries(r.first.predictedMs).map(([id, predicted]) => ({
           model: id,
           strategy: r.outcome.strategy,
           predicted,
@@ -112,7 +112,7 @@ function figure(cell: Cell, round: Round): string {
 
 function cellTable(all: readonly Row[]): string[] {
   const lines = [
-    '| cell | strategy | measured / bound (final) | met 1st | met | rounds | accuracy loss | speed-up | planning (BlinkNet: with its plan checks) | cost model / measured p95 (round 1) |',
+    '| cell | strategy | measured / bound (final) | met 1st | met | rounds | accuracy loss | speed-up | planning (BlinkNet: with its plan checks) | predicted / measured p95 (round 1) |',
     '|---|---|---:|:-:|:-:|---:|---:|---:|---:|---|',
   ];
   for (const r of all) {
@@ -128,7 +128,7 @@ function cellTable(all: readonly Row[]): string[] {
       );
       continue;
     }
-    const ratio = Object.entries(r.first!.costModelMs)
+    const ratio = Object.entries(r.first!.predictedMs)
       .map(([id, p]) => `${id} ${p.toFixed(3)}/${r.first!.measured[id].p95Ms.toFixed(3)}`)
       .join(', ');
     lines.push(
@@ -225,7 +225,7 @@ async function plots(results: EvalResults, all: readonly Row[], dir: string): Pr
   const [lo, hi] = [Math.min(...extent), Math.max(...extent)];
   await render(
     {
-      title: `Cost model against measured p95, round 1 (${results.threads} thread)`,
+      title: `Predicted against measured p95, round 1 (${results.threads} thread)`,
       width: 360,
       height: 360,
       layer: [
@@ -296,14 +296,16 @@ function markdown(
       `memory = resident bytes the model adds, the most of ${results.verify.small.memorySamples ?? 1} load(s) (ImageNet-shaped networks: ${results.verify.large.memorySamples ?? 1}), each in a fresh process, storage = the plan's artifact bytes (a device also keeps its ladder's tighter variants within the bound; not built here). A plan chosen in several cells is measured once.`,
     "- Accuracy: top-1 on the held-out split (the odd images of the test split; the planner's accuracy model uses the even ones). CaffeNet and VGG16 have no trained weights here: their cells report bounds only, and their options are ranked by a proxy (share of the layer's operations removed).",
     `- Strategies: **blinknet** = the planner's exact solver, re-planning a cell whose bounds the device missed on a cost model calibrated with what it measured (at most ${Math.max(...results.outcomes.map((o) => o.rounds.length), 1)} rounds seen, the loop's default limit is 3), each round planning for 0.95x the previous latency bound; **uniform** = one ladder level for every layer; **greedy** = NetAdapt-style; **lowrank-only / prune-only / int8-only** = the exact solver on one technique (trained models only). Baselines deploy once.`,
-    '- Each cell starts from the uncalibrated cost model: round 1 is what the planner predicts without feedback from the device.',
+    results.calibratedFromOriginal
+      ? "- Each cell starts from the cost model calibrated with the original's verification on the device (as the planner calibrates a class's cost model with every plan its devices verified, the model as uploaded included): round 1 is the planner's first plan for the cell's bounds."
+      : '- Each cell starts from the uncalibrated cost model: round 1 is what the planner predicts without feedback from the device.',
     '',
     '## Against the targets (BlinkNet)',
     '',
     `- Memory bounds met: ${pct(planned.filter((r) => r.cell.bound === 'memory' && r.final!.met.memory).length, planned.filter((r) => r.cell.bound === 'memory').length)} of the cells the cost model found feasible; storage: ${pct(planned.filter((r) => r.cell.bound === 'storage' && r.final!.met.storage).length, planned.filter((r) => r.cell.bound === 'storage').length)} (target 100%).`,
     `- Latency bounds met on the first deployment: ${pct(latency.filter((r) => r.first!.met.latency).length, latency.length)} (target >= 95%); after the loop: ${pct(latency.filter((r) => r.final!.met.latency).length, latency.length)} (target 100%).`,
     `- Mean held-out accuracy loss over the trained cells met: ${trainedMet.length ? (trainedMet.reduce((n, r) => n + r.loss!, 0) / trainedMet.length).toFixed(2) : '-'} points over ${trainedMet.length} cells (target <= 2).`,
-    `- Cost model vs measured whole-model p95 (round 1): median error ${(100 * median(ownErrors.map((e) => e.error))).toFixed(1)}% over BlinkNet's ${ownErrors.length} plans, ${(100 * median(errors.map((e) => e.error))).toFixed(1)}% over all strategies' ${errors.length} (target <= 10%).`,
+    `- Predicted vs measured whole-model p95 (round 1): median error ${(100 * median(ownErrors.map((e) => e.error))).toFixed(1)}% over BlinkNet's ${ownErrors.length} plans, ${(100 * median(errors.map((e) => e.error))).toFixed(1)}% over all strategies' ${errors.length} (target <= 10%).`,
     `- Cells where a baseline met the bounds with less accuracy loss than BlinkNet: ${behind.length === 0 ? 'none' : behind.length}.`,
     ...behind,
     ...(results.skipped ?? []).map((m) => `- **${m.id} was not evaluated**: ${m.error}`),

@@ -168,6 +168,11 @@ export interface EvalResults {
   readonly skipped: readonly { readonly id: string; readonly error: string }[];
   readonly cells: readonly Cell[];
   readonly outcomes: readonly Outcome[];
+  /**
+   * Each cell's cost model starts calibrated with the original's verification (missing in older
+   * results: uncalibrated).
+   */
+  readonly calibratedFromOriginal?: boolean;
 }
 
 interface EvalModel {
@@ -530,7 +535,21 @@ class Evaluator {
    */
   async run(cell: Cell, strategy: Strategy): Promise<Outcome> {
     const models = cell.models.map((id) => this.models.get(id)!);
-    const history = new Map<string, MeasuredPlan[]>(cell.models.map((id) => [id, []]));
+    // As on a class whose devices have run the models as uploaded (the planner calibrates a class's
+    // cost model with every plan its devices verified): the original's verification is the first
+    // measured plan, and round 1 is the planner's first plan for these bounds.
+    const history = new Map<string, MeasuredPlan[]>(
+      models.map((m) => [
+        m.summary.id,
+        [
+          {
+            raw: rawFigures(m.costModels[TECHNIQUE[strategy]], {}),
+            latencyMs: m.summary.original.p95Ms,
+            memoryBytes: m.summary.original.memoryBytes,
+          },
+        ],
+      ]),
+    );
     const rounds: Round[] = [];
     const blinknet = strategy === 'blinknet';
     let corrections: Corrections = {};
@@ -679,6 +698,7 @@ async function main(): Promise<void> {
       skipped,
       cells,
       outcomes,
+      calibratedFromOriginal: true,
     };
     const path = saveResults(QUICK ? 'eval-quick' : 'eval', results);
     console.log(
