@@ -65,17 +65,22 @@ const { values } = parseArgs({
     quick: { type: 'boolean' },
     threads: { type: 'string' },
     report: { type: 'string' },
+    uncalibrated: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log(`usage: npm run bench:eval -- [--quick] [--threads 1] [--report <eval.json>]
-  --quick      LeNet-5 and CIFAR-10-quick, bounds at 50% only: a smoke test of a few minutes
-  --threads N  onnxruntime intra-op threads of the emulated device (default 1, as the agent)
-  --report F   only render the report and plots of a saved run (tools/bench/results/<date>/eval.json)`);
+  console.log(`usage: npm run bench:eval -- [--quick] [--threads 1] [--uncalibrated] [--report <eval.json>]
+  --quick         LeNet-5 and CIFAR-10-quick, bounds at 50% only: a smoke test of a few minutes
+  --threads N     onnxruntime intra-op threads of the emulated device (default 1, as the agent)
+  --uncalibrated  each cell starts from the uncalibrated cost model, as before any device ran the
+                  model (default: calibrated with the original's verification, as the planner is);
+                  saved as eval-uncalibrated.json, docs/evaluation.md left alone
+  --report F      only render the report and plots of a saved run (tools/bench/results/<date>/eval.json)`);
   process.exit(0);
 }
 const QUICK = values.quick ?? false;
+const UNCALIBRATED = values.uncalibrated ?? false;
 const THREADS = Number(values.threads ?? 1);
 /** The planner's default `--max-rounds`. */
 const MAX_ROUNDS = 3;
@@ -541,13 +546,15 @@ class Evaluator {
     const history = new Map<string, MeasuredPlan[]>(
       models.map((m) => [
         m.summary.id,
-        [
-          {
-            raw: rawFigures(m.costModels[TECHNIQUE[strategy]], {}),
-            latencyMs: m.summary.original.p95Ms,
-            memoryBytes: m.summary.original.memoryBytes,
-          },
-        ],
+        UNCALIBRATED
+          ? []
+          : [
+              {
+                raw: rawFigures(m.costModels[TECHNIQUE[strategy]], {}),
+                latencyMs: m.summary.original.p95Ms,
+                memoryBytes: m.summary.original.memoryBytes,
+              },
+            ],
       ]),
     );
     const rounds: Round[] = [];
@@ -698,9 +705,9 @@ async function main(): Promise<void> {
       skipped,
       cells,
       outcomes,
-      calibratedFromOriginal: true,
+      calibratedFromOriginal: !UNCALIBRATED,
     };
-    const path = saveResults(QUICK ? 'eval-quick' : 'eval', results);
+    const path = saveResults(`eval${QUICK ? '-quick' : ''}${UNCALIBRATED ? '-uncalibrated' : ''}`, results);
     console.log(
       `${evaluator.plansMeasured} plans measured in ${results.seconds.toFixed(0)} s; saved ${path}`,
     );

@@ -181,8 +181,8 @@ async function main(): Promise<void> {
     // CIFAR-10-quick and LeNet-5 together: their memory bound has that much room and does not bind;
     // VGG-style's (3.8 MB of weights) binds, and so does its storage; its latency bound is a service
     // level the approximations that free memory must keep, with room for the spread of a p95 at 2
-    // threads on two shared cores (the original's, in five runs of this demo: 0.140-0.204 ms; its
-    // plans' 0.18-0.32 ms at 1.25x that, where a 1.25x bound ended 3 runs of 5 failed).
+    // threads on two shared cores (the original's, in eleven runs of this demo: 0.136-0.206 ms; its
+    // plans measured 0.18-0.32 ms, and a bound at 1.25x the original was missed in 3 runs of 5).
     const bounds: Record<string, { totalLatencyMs: number; memoryBytes: number; storageBytes?: number }> = {
       [CLASS_A]: {
         totalLatencyMs: 0.9 * sum(a, (d) => d.measured!.latencyMs),
