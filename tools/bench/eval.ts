@@ -202,8 +202,6 @@ interface ModelSpec {
   readonly id: string;
   readonly build: () => { model: ModelProto; bytes: Uint8Array };
   readonly dataset?: DatasetName;
-  /** Fewer cells and strategies than the grid's, where a plan takes minutes to build and measure. */
-  readonly grid?: { readonly fractions: Fractions; readonly strategies: readonly Strategy[] };
 }
 
 const reference = (id: string, file: string): ModelSpec => {
@@ -217,13 +215,12 @@ const reference = (id: string, file: string): ModelSpec => {
     },
   };
 };
-const paper = (id: 'caffenet' | 'vgg16', grid?: ModelSpec['grid']): ModelSpec => ({
+const paper = (id: 'caffenet' | 'vgg16'): ModelSpec => ({
   id,
   build: () => {
     const model = buildNetwork(id);
     return { model, bytes: encodeModel(model) };
   },
-  grid,
 });
 
 const TRAINED = [
@@ -234,13 +231,7 @@ const TRAINED = [
 const FRACTIONS: Fractions = QUICK
   ? { latency: [0.5], memory: [0.5], storage: [0.5] }
   : { latency: [0.9, 0.7, 0.5, 0.3], memory: [0.75, 0.5, 0.25], storage: [0.75, 0.5, 0.25] };
-// VGG16's plans take one to two minutes each to build (SVDs of 100M-weight layers) and measure at
-// 0.2 s a run: three cells, two strategies, to keep the full grid within half an hour.
-const VGG16_GRID = {
-  fractions: { latency: [0.7], memory: [0.5], storage: [0.5] },
-  strategies: ['blinknet', 'greedy'],
-} as const;
-const SPECS = QUICK ? TRAINED.slice(0, 2) : [...TRAINED, paper('caffenet'), paper('vgg16', VGG16_GRID)];
+const SPECS = QUICK ? TRAINED.slice(0, 2) : [...TRAINED, paper('caffenet'), paper('vgg16')];
 
 /** The agent's verification; a time budget per window for the ImageNet-shaped networks (0.2 s a run). */
 const VERIFY: Readonly<Record<'small' | 'large', VerifySettings>> = {
@@ -376,8 +367,6 @@ async function prepare(spec: ModelSpec, dir: string, engine: OrtMatrixEngine): P
   };
 }
 
-const specOf = (id: string) => SPECS.find((s) => s.id === id)!;
-
 /** The grid: each bound alone on each model, and joint cells of 2 and 3 models under a round bound. */
 function grid(models: ReadonlyMap<string, EvalModel>): Cell[] {
   const cells: Cell[] = [];
@@ -393,9 +382,8 @@ function grid(models: ReadonlyMap<string, EvalModel>): Cell[] {
     cells.push({ id: `${ids.join('+')} ${bound} ${fraction * 100}%`, models: ids, bound, fraction, bounds });
   };
   for (const id of models.keys()) {
-    const fractions = specOf(id).grid?.fractions ?? FRACTIONS;
     for (const bound of ['latency', 'memory', 'storage'] as const) {
-      for (const fraction of fractions[bound]) add([id], bound, fraction);
+      for (const fraction of FRACTIONS[bound]) add([id], bound, fraction);
     }
   }
   const trained = TRAINED.map((s) => s.id).filter((id) => models.has(id));
@@ -449,8 +437,6 @@ const SOLVERS: Readonly<Record<Strategy, (p: PlanProblem) => Solution | Promise<
 
 /** The technique-only strategies show what each technique contributes on the trained models. */
 function strategiesFor(cell: Cell, models: ReadonlyMap<string, EvalModel>): readonly Strategy[] {
-  const own = cell.models.length === 1 ? specOf(cell.models[0]).grid?.strategies : undefined;
-  if (own) return own;
   return cell.models.every((id) => models.get(id)!.summary.trained) ? STRATEGIES : STRATEGIES.slice(0, 3);
 }
 
