@@ -2,7 +2,8 @@
  * The evaluation's report: summary figures against the targets, a table per cell, the infeasible
  * cells, and two PNG plots rendered with Vega-Lite (accuracy loss against the latency bound; the
  * planner's predicted latency against the measured one). Written beside the results JSON as eval.md;
- * a full run is also written to docs/evaluation.md with its plots under docs/evaluation/.
+ * a full run (but an --uncalibrated one) is also written to docs/evaluation.md with its plots under
+ * docs/evaluation/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
@@ -300,7 +301,7 @@ function markdown(
       `memory = resident bytes the model adds, the most of ${results.verify.small.memorySamples ?? 1} load(s) (ImageNet-shaped networks: ${results.verify.large.memorySamples ?? 1}), each in a fresh process, storage = the plan's artifact bytes (a device also keeps its ladder's tighter variants within the bound; not built here). A plan chosen in several cells is measured once.`,
     "- Accuracy: top-1 on the held-out split (the odd images of the test split; the planner's accuracy model uses the even ones). CaffeNet and VGG16 have no trained weights here: their cells report bounds only, and their options are ranked by a proxy (share of the layer's operations removed).",
     `- Strategies: **blinknet** = the planner's exact solver, re-planning a cell whose bounds the device missed on a cost model calibrated with what it measured (at most ${Math.max(...results.outcomes.map((o) => o.rounds.length), 1)} rounds seen, the loop's default limit is 3), each round planning for 0.95x the previous latency bound; **uniform** = one ladder level for every layer; **greedy** = NetAdapt-style; **lowrank-only / prune-only / int8-only** = the exact solver on one technique (trained models only). Baselines deploy once.`,
-    results.calibratedFromOriginal !== false && results.calibratedFromOriginal !== undefined
+    results.calibratedFromOriginal === true
       ? "- Each cell starts from the cost model calibrated with the original's verification on the device (as the planner calibrates a class's cost model with every plan its devices verified, the model as uploaded included): round 1 is the planner's first plan for the cell's bounds."
       : '- Each cell starts from the uncalibrated cost model: round 1 is what the planner predicts without feedback from the device.',
     '',
@@ -362,10 +363,17 @@ function markdown(
   return lines.join('\n');
 }
 
-/** Writes eval.md and the plots beside `resultsPath` (and docs/evaluation.md for a full run); returns the report's path. */
+/**
+ * Writes eval.md and the plots beside `resultsPath` (and docs/evaluation.md for a full run, but an
+ * --uncalibrated one); returns the report's path.
+ */
 export async function writeReport(results: EvalResults, resultsPath: string): Promise<string> {
   const all = rows(results);
-  const command = `npm run bench:eval${results.quick ? ' -- --quick' : results.calibratedFromOriginal === false ? ' -- --uncalibrated' : ''}`;
+  const flags = [
+    ...(results.quick ? ['--quick'] : []),
+    ...(results.calibratedFromOriginal === false ? ['--uncalibrated'] : []),
+  ];
+  const command = `npm run bench:eval${flags.length > 0 ? ` -- ${flags.join(' ')}` : ''}`;
   const dir = dirname(resultsPath);
   const stem = basename(resultsPath, '.json');
   const images = join(dir, stem);

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:eval [-- --quick] [-- --threads 1] [-- --report results/<date>/eval.json]`: how
+ * `npm run bench:eval [-- --quick] [-- --threads 1] [-- --uncalibrated] [-- --report F]`: how
  * often BlinkNet meets its bounds as measured, and what accuracy it keeps, against simpler
  * strategies, over a grid of bounds (eval.md beside the results JSON, and docs/evaluation.md).
  *
@@ -7,9 +7,10 @@
  * original measured as an agent verifies a deployment, and for the trained models the planner's
  * accuracy model (flip rate of each single option on the calibration split). Then for each cell of
  * bounds and each strategy: a plan, its models built (libs/approx) and measured as an agent verifies
- * them (apps/agent verifyModel: latency p95 of the median of 3 windows, resident memory in a child
- * process, artifact bytes) and, for the trained models, top-1 accuracy on the held-out split.
- * BlinkNet's planner re-plans a cell whose bounds the device missed, on a cost model calibrated with
+ * them (apps/agent verifyModel: latency p95 of the median of 3 windows, resident memory as the most
+ * of several loads each in a fresh process, artifact bytes) and, for the trained models, top-1
+ * accuracy on the held-out split. Each cell starts from the cost model calibrated with the original's
+ * verification (--uncalibrated: from the bare cost model). BlinkNet's planner re-plans a cell whose bounds the device missed, on a cost model calibrated with
  * what was measured, as its closed loop does (at most the loop's default 3 rounds).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -96,7 +96,7 @@ function table(rows: string[][]): string {
 
 async function main(): Promise<void> {
   // The planner scores accuracy on the real test splits: say what is missing before starting anything.
-  for (const m of MODELS) loadDataset(m.dataset, 'test');
+  for (const dataset of new Set(MODELS.map((m) => m.dataset))) loadDataset(dataset, 'test');
   const dir = mkdtempSync(join(tmpdir(), 'blinknet-demo-'));
   try {
     say(`planner and agents under ${dir}`);

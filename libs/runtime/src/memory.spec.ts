@@ -36,5 +36,8 @@ describe('measureModelMemory', () => {
     await expect(measureModelMemory(bad, { x: [1, 4] }, {}, { samples: 1 })).rejects.toThrow(
       /corrupt\.onnx: memory probe failed/,
     );
+    await expect(measureModelMemory(bad, { x: [1, 4] }, {}, { samples: 0 })).rejects.toThrow(
+      /samples: must be a whole number >= 1/,
+    );
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { InvalidArgumentError } from '@blinknet/core';
 import { InferenceError } from './errors';
 import { type SessionOptions, toOrtSessionOptions, withSessionDefaults } from './session';
 
@@ -29,7 +30,7 @@ export interface MemoryMeasurement {
  * threshold as a process frees large blocks, so a temporary buffer of session creation is sometimes
  * returned to the system and sometimes kept; VGG-style at 2 threads added 38.7-39.0 MB in 3 loads
  * of 10 and 41.0-41.3 MB in the other 7 here. The most of 5 is the figure a bound can trust (all 5
- * low: 0.3% at that rate), for 0.1 s a load.
+ * low: 0.24% at that rate), for 0.1 s a load of a small model (VGG16: about 1 s).
  */
 export const MEMORY_SAMPLES = 5;
 
@@ -45,6 +46,7 @@ interface ProbeReply {
  * Measures the resident memory a model adds, in fresh child processes so that measurements do not
  * pollute each other (onnxruntime's arena and the allocator keep memory after a session is released).
  * @param inputDims concrete dims per graph input (symbolic dims must be resolved by the caller)
+ * @param samples loads measured, one after another (`timeoutMs` is per load)
  */
 export async function measureModelMemory(
   modelPath: string,
@@ -52,6 +54,8 @@ export async function measureModelMemory(
   options: SessionOptions = {},
   { samples = MEMORY_SAMPLES, timeoutMs = 120_000 }: { samples?: number; timeoutMs?: number } = {},
 ): Promise<MemoryMeasurement> {
+  if (!Number.isInteger(samples) || samples < 1)
+    throw new InvalidArgumentError('samples', `must be a whole number >= 1, got ${samples}`);
   const resolved = withSessionDefaults(options);
   const job = { modelPath, inputDims, sessionOptions: toOrtSessionOptions(resolved) };
   const replies: ProbeReply[] = [];
@@ -62,7 +66,7 @@ export async function measureModelMemory(
   return {
     addedBytes: added(most),
     leastAddedBytes: Math.min(...replies.map(added)),
-    samples,
+    samples: replies.length,
     sessionBytes: most.rssAfterCreateBytes - most.rssBeforeBytes,
     firstRunBytes: most.rssAfterRunBytes - most.rssAfterCreateBytes,
     rssBeforeBytes: most.rssBeforeBytes,
@@ -97,10 +101,10 @@ function probe(job: { modelPath: string }, timeoutMs: number): Promise<ProbeRepl
         new InferenceError(modelPath, `memory probe could not start: ${error.message}`, { cause: error }),
       );
     });
-    child.once('exit', (code) => {
+    // After a reply this rejects nothing; before one (a crash, the OOM killer) it ends the wait.
+    child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      if (code !== 0 && code !== null)
-        reject(new InferenceError(modelPath, `memory probe exited with code ${code}`));
+      reject(new InferenceError(modelPath, `memory probe exited (${code ?? signal}) before replying`));
     });
     child.send(job);
   });
