@@ -64,15 +64,17 @@ export class Agent {
     // The data dir holds the device token: private to this user.
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const planner = new PlannerClient(config.planner);
-    const facts = deviceFacts();
-    const { identity, registered } = await loadOrRegister(config.dataDir, config, (secret) =>
-      planner.register({
+    const { identity, registered } = await loadOrRegister(config.dataDir, config, (secret) => {
+      // Only to register: listing execution providers loads onnxruntime, which an agent restarted
+      // with its identity does not need until it serves or profiles a model.
+      const facts = deviceFacts();
+      return planner.register({
         enrollmentSecret: secret,
         deviceClass: config.deviceClass,
         name: config.name,
         facts: { ...facts, executionProviders: [...facts.executionProviders] },
-      }),
-    );
+      });
+    });
     planner.authenticate(identity.token);
     log.info({ deviceId: identity.deviceId, registered }, registered ? 'registered' : 'identity loaded');
 
