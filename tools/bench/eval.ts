@@ -10,8 +10,9 @@
  * them (apps/agent verifyModel: latency p95 of the median of 3 windows, resident memory as the most
  * of several loads each in a fresh process, artifact bytes) and, for the trained models, top-1
  * accuracy on the held-out split. Each cell starts from the cost model calibrated with the original's
- * verification (--uncalibrated: from the bare cost model). BlinkNet's planner re-plans a cell whose bounds the device missed, on a cost model calibrated with
- * what was measured, as its closed loop does (at most the loop's default 3 rounds).
+ * verification (--uncalibrated: from the bare cost model). BlinkNet's planner re-plans a cell whose
+ * bounds the device missed, on a cost model calibrated with what was measured, as its closed loop
+ * does (at most the loop's default 3 rounds).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

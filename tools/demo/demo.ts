@@ -182,7 +182,7 @@ async function main(): Promise<void> {
     // VGG-style's (3.8 MB of weights) binds, and so does its storage; its latency bound is a service
     // level the approximations that free memory must keep, with room for the spread of a p95 at 2
     // threads on two shared cores (the original's, in eleven runs of this demo: 0.136-0.206 ms; its
-    // plans measured 0.18-0.32 ms, and a bound at 1.25x the original was missed in 3 runs of 5).
+    // plans measured 0.13-0.38 ms, and a bound at 1.25x the original was missed in 3 runs of 5).
     const bounds: Record<string, { totalLatencyMs: number; memoryBytes: number; storageBytes?: number }> = {
       [CLASS_A]: {
         totalLatencyMs: 0.9 * sum(a, (d) => d.measured!.latencyMs),

@@ -26,7 +26,6 @@ describe('measureModelMemory', () => {
     );
     expect(large.enableCpuMemArena).toBe(true);
     expect(large.samples).toBe(5);
-    expect(large.leastAddedBytes).toBeLessThanOrEqual(large.addedBytes);
     expect(large.sessionBytes + large.firstRunBytes).toBe(large.addedBytes);
   }, 60_000);
 

@@ -11,8 +11,6 @@ export interface MemoryMeasurement {
    * before; the most of `samples` loads, each in a fresh process.
    */
   readonly addedBytes: number;
-  /** The least of the samples: how far the allocator's luck moves the figure. */
-  readonly leastAddedBytes: number;
   readonly samples: number;
   /** Of the most, added by creating the session (weights, graph, initialisation). */
   readonly sessionBytes: number;
@@ -65,7 +63,6 @@ export async function measureModelMemory(
   const most = replies.reduce((a, b) => (added(b) > added(a) ? b : a));
   return {
     addedBytes: added(most),
-    leastAddedBytes: Math.min(...replies.map(added)),
     samples: replies.length,
     sessionBytes: most.rssAfterCreateBytes - most.rssBeforeBytes,
     firstRunBytes: most.rssAfterRunBytes - most.rssAfterCreateBytes,
