@@ -31,6 +31,7 @@ import {
   correctPlan,
   corrected,
   type Corrections,
+  DEFAULT_LATENCY_MARGIN,
   type EvalSet,
   flipRate,
   LATENCY_HEADROOM,
@@ -41,6 +42,7 @@ import {
   PLAN_CHECKS,
   randomInputs,
   rawFigures,
+  solveWithMargin,
   top1,
 } from '@blinknet/planner';
 import {
@@ -180,6 +182,8 @@ export interface EvalResults {
    * results: uncalibrated).
    */
   readonly calibratedFromOriginal?: boolean;
+  /** Round 1's latency margin, every strategy's (absent in results saved before it was: 1). */
+  readonly latencyMargin?: number;
 }
 
 interface EvalModel {
@@ -523,8 +527,9 @@ class Evaluator {
 
   /**
    * One strategy on one cell. BlinkNet plans as the planner does: solve, check the built plan's
-   * accuracy and bytes and re-solve with what they measured (PLAN_CHECKS), deploy the best checked; on a missed bound, the next round
-   * on a cost model calibrated with what was measured, for 0.95x the previous latency bound.
+   * accuracy and bytes and re-solve with what they measured (PLAN_CHECKS), deploy the best checked;
+   * on a missed bound, the next round on a cost model calibrated with what was measured, for 0.95x
+   * the previous round's latency margin.
    */
   async run(cell: Cell, strategy: Strategy): Promise<Outcome> {
     const models = cell.models.map((id) => this.models.get(id)!);
@@ -549,7 +554,7 @@ class Evaluator {
     const blinknet = strategy === 'blinknet';
     let corrections: Corrections = {};
     for (let round = 1; round <= (blinknet ? MAX_ROUNDS : 1); round++) {
-      const solve = () =>
+      const solveAt = (latencyMargin: number) =>
         SOLVERS[strategy]({
           models: models.map((m) =>
             corrected(
@@ -560,8 +565,12 @@ class Evaluator {
           totalLatencyBoundMs: cell.bounds.latencyMs,
           memoryBoundBytes: cell.bounds.memoryBytes,
           storageBoundBytes: cell.bounds.storageBytes,
-          latencyMargin: LATENCY_HEADROOM ** (round - 1),
+          latencyMargin,
         });
+      // Every strategy plans for the same policy: the planner's default margin, as the loop tightens it.
+      const margin = DEFAULT_LATENCY_MARGIN * LATENCY_HEADROOM ** (round - 1);
+      const solve = async () =>
+        (await solveWithMargin(margin, async (m) => ({ solution: await solveAt(m) }))).solution;
       const started = performance.now();
       let solution = await solve();
       const checked: CheckedPlan[] = [];
@@ -694,6 +703,7 @@ async function main(): Promise<void> {
       cells,
       outcomes,
       calibratedFromOriginal: !UNCALIBRATED,
+      latencyMargin: DEFAULT_LATENCY_MARGIN,
     };
     const path = saveResults(`eval${QUICK ? '-quick' : ''}${UNCALIBRATED ? '-uncalibrated' : ''}`, results);
     console.log(

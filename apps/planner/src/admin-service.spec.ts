@@ -311,8 +311,10 @@ describe('AdminService', () => {
       );
       return call<PreviewPlanResponse>((m, cb) => client.previewPlan({ scope }, m, cb));
     };
-    expect(await withMargin(1e-6)).toMatchObject({ feasible: true, totals: plan.totals });
-    await withMargin(undefined);
+    const atBounds = await withMargin(1);
+    expect(await withMargin(1e-6)).toMatchObject({ feasible: true, totals: atBounds.totals });
+    // A policy that sets none gets the default margin: the plan previewed above.
+    expect(await withMargin(undefined)).toMatchObject({ feasible: true, totals: plan.totals });
 
     // Deploy it: artifacts built, their held-out accuracy measured, every device verifies its share.
     const deployed = await call<DeployResponse>((m, cb) => client.deploy({ scope }, m, cb));

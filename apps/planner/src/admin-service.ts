@@ -33,7 +33,7 @@ import { type AgentServiceImpl } from './agent-service';
 import { bearerToken, tokenMatches } from './auth';
 import { storeUpload } from './catalog';
 import { type Deployer } from './deploy';
-import { originalFigures, planPolicy, type PredictedFigures } from './planning';
+import { DEFAULT_LATENCY_MARGIN, originalFigures, planPolicy, type PredictedFigures } from './planning';
 import { loopState } from './loop';
 import { queueProfiling } from './profiling';
 
@@ -355,7 +355,7 @@ export class AdminServiceImpl {
           memoryBoundBytes: p.memoryBytes,
           storageBoundBytes: p.storageBytes,
           accuracyFloor: p.accuracyFloor,
-          latencyMargin: p.latencyMargin ?? 1,
+          latencyMargin: p.latencyMargin ?? DEFAULT_LATENCY_MARGIN,
         });
         return {
           policy: policyProto(stored),

@@ -28,5 +28,7 @@ export {
   correctPlan,
   type Corrections,
   corrected,
+  DEFAULT_LATENCY_MARGIN,
   type PlanCheck,
+  solveWithMargin,
 } from './planning';

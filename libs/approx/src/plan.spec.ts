@@ -14,6 +14,7 @@ import {
 import { CalibrationRunner, ModelSession, OrtMatrixEngine } from '@blinknet/runtime';
 import { buildNetwork, loadDataset, readReferenceModel, referenceModel, toInputBatch } from '@blinknet/zoo';
 import { OptionNotOfferedError, OptionSyntaxError, UnknownLayerError } from './errors';
+import { GraphEditor } from './graph-editor';
 import { relativeError } from './linalg';
 import { applyPlan, optionLadder } from './plan';
 import { pruneIsolatedLayer } from './prune';
@@ -206,6 +207,46 @@ describe('applyPlan on the trained LeNet-5', () => {
     expect(after[0].weightShape[0]).toBe(first.weightShape[0] / 2);
     expect(after[1].weightShape[1]).toBe(second.weightShape[1] / 2);
     expect(countParameters(out)).toBeLessThan(countParameters(lenet));
+  });
+});
+
+describe('least-squares refit of the layers a prune narrows', () => {
+  const [first, second] = layers;
+  const conv2 = new GraphView(lenet).node(second.name)!.output[0];
+  const errorOfConv2 = async (model: ModelProto, context = {}) => {
+    const exact = await run(exposing(model, conv2));
+    const out = await applyPlan(model, { [first.name]: 'prune:keep=0.5' }, { engine, ...context });
+    return relativeError(exact[conv2], (await run(exposing(out, conv2)))[conv2]);
+  };
+
+  it("recovers the next layer's responses on held-out digits (trained LeNet-5)", async () => {
+    const sliced = await errorOfConv2(lenet);
+    const refitted = await errorOfConv2(lenet, { calibration });
+    expect(refitted).toBeLessThan(0.25 * sliced);
+  });
+
+  it('reproduces the network when the pruned channels duplicate kept ones', async () => {
+    // conv1's filters 3-5 become half of filters 0-2: ReLU and max-pooling commute with a positive
+    // scale, so conv2 can take their contribution over exactly, and L1 ranking prunes them.
+    const editor = new GraphEditor(lenet);
+    const node = editor.node(first.name)!;
+    const weight = new GraphView(lenet).constant(node.input[1])!;
+    const bias = new GraphView(lenet).constant(node.input[2])!;
+    const w = Float32Array.from(weight.data as Float32Array);
+    const b = Float32Array.from(bias.data as Float32Array);
+    const per = w.length / 6;
+    for (let c = 0; c < 3; c++) {
+      for (let i = 0; i < per; i++) w[(c + 3) * per + i] = 0.5 * w[c * per + i];
+      b[c + 3] = 0.5 * b[c];
+    }
+    editor.update(node, {
+      input: [node.input[0], editor.constant('w', weight.dims, w), editor.constant('b', bias.dims, b)],
+    });
+    const doubled = editor.build();
+    const sliced = await errorOfConv2(doubled);
+    const refitted = await errorOfConv2(doubled, { calibration });
+    expect(sliced).toBeGreaterThan(0.1);
+    expect(refitted).toBeLessThan(0.02);
   });
 });
 

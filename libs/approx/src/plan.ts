@@ -5,10 +5,17 @@ import {
   inferShapes,
   type LayerInfo,
   type ModelProto,
+  nodeLabel,
   type NodeProto,
   type Tensor,
 } from '@blinknet/onnx';
-import { applyLowRankData } from './data-aware';
+import {
+  type Activation,
+  type ActivationSource,
+  applyLowRankData,
+  type DataAwareInputs,
+  refitLayer,
+} from './data-aware';
 import { OptionNotOfferedError, UnknownLayerError } from './errors';
 import { GraphEditor } from './graph-editor';
 import { type ActivationQuantization, applyInt8Compute, applyInt8Storage, calibrateActivation } from './int8';
@@ -43,6 +50,8 @@ export interface OptionCost {
  * Applies one option per listed layer and returns ONE new model; layers not listed stay exact.
  * The result does not depend on the order of the plan's keys: all pruning is applied first (it
  * narrows the next layers' inputs), then the per-layer weight transforms, both in topological order.
+ * With calibration activations, every layer a prune narrowed is refitted by least squares to its
+ * original responses before its own option (see refitLayer).
  * @throws OptionSyntaxError, UnknownLayerError, OptionNotOfferedError naming the layer and option
  */
 export async function applyPlan(
@@ -61,21 +70,36 @@ export async function applyPlan(
     .sort((a, b) => (order.get(a.name) as number) - (order.get(b.name) as number));
 
   const editor = new GraphEditor(model);
-  for (const { name, option } of choices.filter((c) => c.option.kind === 'prune')) {
+  const chosen = new Map(choices.map((c) => [c.name, c.option]));
+  // Layers whose input channels a prune has cut: each is refitted to its original responses
+  // before its own option is applied (lowrank-data fits itself to them anyway).
+  const narrowed = new Set<string>();
+  const calibration = context.placeholderFactors ? undefined : context.calibration;
+  for (const original of layers) {
+    const name = original.name;
+    const option = chosen.get(name);
+    if (calibration && narrowed.has(name) && option?.kind !== 'lowrank-data') {
+      const { layer, node, weight } = current(editor, name);
+      if (weight.dataType === DataType.FLOAT) {
+        const inputs = await dataAwareInputs(model, editor, original, node, calibration);
+        await refitLayer(editor, layer, node, weight.data as Float32Array, inputs, context);
+      }
+    }
+    if (option?.kind !== 'prune') continue;
     const { layer, node, weight, view, shapes } = current(editor, name);
     if (weight.dataType !== DataType.FLOAT) {
       throw new OptionNotOfferedError(name, formatOption(option), 'the weight is not float32');
     }
-    const keep = (option as { keep: number }).keep;
     const channels = layer.weightShape[outputChannelAxis(layer, node)];
     const kept = rankChannelsByL1(
       weight,
       outputChannelAxis(layer, node),
-      Math.max(1, Math.round(keep * channels)),
+      Math.max(1, Math.round(option.keep * channels)),
     );
     const pruned = planPrune(view, shapes, layer, node, kept);
     if ('reason' in pruned) throw new OptionNotOfferedError(name, formatOption(option), pruned.reason);
     applyPrune(editor, pruned.slices, `${node.name || name}/prune`);
+    for (const slice of pruned.slices) if (slice.node !== node) narrowed.add(nodeLabel(slice.node));
   }
   for (const { name, option } of choices.filter(
     (c) => c.option.kind !== 'prune' && c.option.kind !== 'exact',
@@ -118,11 +142,7 @@ export async function applyPlan(
             'data-aware factorisation needs calibration activations',
           );
         }
-        const input = node.input[0];
-        const [originalInput] = (await context.calibration.activations(model, [input])).values();
-        const [currentInput] = (await context.calibration.activations(editor.build(), [input])).values();
-        const originalWeight = new GraphView(model).constant(originalLayer.weightName)?.data as Float32Array;
-        const inputs = { originalInput, originalWeight, originalLayer, currentInput };
+        const inputs = await dataAwareInputs(model, editor, originalLayer, node, context.calibration);
         await applyLowRankData(editor, layer, node, data, rank, inputs, context);
         break;
       }
@@ -152,6 +172,43 @@ export async function applyPlan(
   const result = editor.build();
   validateModel(result);
   return result;
+}
+
+/**
+ * The original model's activations by calibration source and tensor: every data-aware fit of every
+ * plan of a model needs them, and the accuracy model applies hundreds of single-option plans.
+ */
+const originalActivations = new WeakMap<
+  ModelProto,
+  WeakMap<ActivationSource, Map<string, Promise<Activation>>>
+>();
+
+function originalActivation(model: ModelProto, calibration: ActivationSource, tensor: string) {
+  const bySource = originalActivations.get(model) ?? new WeakMap();
+  originalActivations.set(model, bySource);
+  const byTensor = bySource.get(calibration) ?? new Map<string, Promise<Activation>>();
+  bySource.set(calibration, byTensor);
+  if (!byTensor.has(tensor)) {
+    const pending = calibration.activations(model, [tensor]).then((m) => m.get(tensor)!);
+    pending.catch(() => byTensor.delete(tensor));
+    byTensor.set(tensor, pending);
+  }
+  return byTensor.get(tensor)!;
+}
+
+/** What a data-aware fit of a layer needs: its input in the original and in the edited model. */
+async function dataAwareInputs(
+  model: ModelProto,
+  editor: GraphEditor,
+  originalLayer: LayerInfo,
+  node: NodeProto,
+  calibration: ActivationSource,
+): Promise<DataAwareInputs> {
+  const input = node.input[0];
+  const originalInput = await originalActivation(model, calibration, input);
+  const [currentInput] = (await calibration.activations(editor.build(), [input])).values();
+  const originalWeight = new GraphView(model).constant(originalLayer.weightName)?.data as Float32Array;
+  return { originalInput, originalWeight, originalLayer, currentInput };
 }
 
 /** A layer as the editor currently has it (after earlier edits), with its weight. */
