@@ -2,7 +2,14 @@ import { SVD, Matrix as DenseMatrix } from 'ml-matrix';
 import { matrix, type Matrix } from '@blinknet/core';
 import { SeededRandom } from '@blinknet/onnx';
 import { OrtMatrixEngine } from '@blinknet/runtime';
-import { orthonormalize, randomizedSvd, reconstruct, relativeError, transpose } from './linalg';
+import {
+  orthonormalize,
+  randomizedSvd,
+  reconstruct,
+  relativeError,
+  solvePositiveDefinite,
+  transpose,
+} from './linalg';
 
 const engine = new OrtMatrixEngine(1);
 afterAll(() => engine.dispose());
@@ -103,5 +110,29 @@ describe('orthonormalize', () => {
     const q = await orthonormalize(engine, y);
     expect(q.cols).toBe(2);
     expect(orthonormalityError(q)).toBeLessThan(1e-5);
+  });
+});
+
+describe('solvePositiveDefinite', () => {
+  it('solves A X = B for a random symmetric positive definite A, and refuses an indefinite one', () => {
+    const rng = new SeededRandom(3);
+    const n = 40;
+    const m = 3;
+    const r = new DenseMatrix(Array.from({ length: n }, () => Array.from({ length: n }, () => rng.normal())));
+    const a = r.mmul(r.transpose()).add(DenseMatrix.eye(n).mul(0.1));
+    const x = new DenseMatrix(Array.from({ length: n }, () => Array.from({ length: m }, () => rng.normal())));
+    const b = a.mmul(x);
+    const solved = solvePositiveDefinite(
+      Float64Array.from(a.to1DArray()),
+      n,
+      Float64Array.from(b.to1DArray()),
+      m,
+    );
+    const expected = x.to1DArray();
+    solved!.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
+
+    const indefinite = Float64Array.from(a.to1DArray());
+    indefinite[5 * n + 5] = -1;
+    expect(solvePositiveDefinite(indefinite, n, Float64Array.from(b.to1DArray()), m)).toBeUndefined();
   });
 });
