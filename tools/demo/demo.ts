@@ -33,6 +33,7 @@ import {
   startPlanner,
   uploadModel,
 } from '@blinknet/e2e';
+import { DEFAULT_LATENCY_MARGIN } from '@blinknet/planner';
 import { type Deployment, type GetStatusResponse } from '@blinknet/proto/v1/admin';
 import { DatasetError, loadDataset, readReferenceModel, referenceModel } from '@blinknet/zoo';
 
@@ -40,12 +41,6 @@ const TOKEN = 'demo-admin-token';
 const SECRET = 'demo-enrollment-secret';
 /** No plan may predict less accuracy than this for any model: a bound is not worth any loss. */
 const ACCURACY_FLOOR = 0.85;
-/**
- * Plan for this fraction of each latency bound from the first round: a sub-millisecond p95 moves by
- * a few percent between two verifications here, and a plan predicted right at its bound missed it by
- * 1% (0.261 vs 0.258 ms) in one run, with no plan left above the accuracy floor in the next round.
- */
-const LATENCY_MARGIN = 0.95;
 const CLASS_A = 'x86-1thread';
 const CLASS_B = 'x86-2threads';
 const MODELS = [
@@ -199,13 +194,12 @@ async function main(): Promise<void> {
       `step 2: class ${CLASS_A}: cifar10-quick + lenet5, round p95 <= ${ms(bounds[CLASS_A].totalLatencyMs)}, ` +
         `memory <= ${mb(bounds[CLASS_A].memoryBytes)}, accuracy >= ${pct(ACCURACY_FLOOR)}; class ${CLASS_B}: vgg-style, p95 <= ` +
         `${ms(bounds[CLASS_B].totalLatencyMs)}, memory <= ${mb(bounds[CLASS_B].memoryBytes)}, storage <= ` +
-        `${mb(bounds[CLASS_B].storageBytes)}; plans aim at ${LATENCY_MARGIN}x each latency bound`,
+        `${mb(bounds[CLASS_B].storageBytes)}; plans aim at ${DEFAULT_LATENCY_MARGIN}x each latency bound (the policies' default margin)`,
     );
     await setPolicy(client, CLASS_A, {
       models: [{ model: 'cifar10-quick' }, { model: 'lenet5' }],
       ...bounds[CLASS_A],
       accuracyFloor: ACCURACY_FLOOR,
-      latencyMargin: LATENCY_MARGIN,
     });
     // One class at a time: on two shared cores, one class's artifact builds and verification runs
     // would slow the other's measurements.
@@ -214,7 +208,6 @@ async function main(): Promise<void> {
       models: [{ model: 'vgg-style' }],
       ...bounds[CLASS_B],
       accuracyFloor: ACCURACY_FLOOR,
-      latencyMargin: LATENCY_MARGIN,
     });
     final.set(CLASS_B, (await loopsEnd([CLASS_B])).get(CLASS_B)!);
 
