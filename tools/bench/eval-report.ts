@@ -18,8 +18,6 @@ const DOCS = join(__dirname, '..', '..', 'docs');
 
 const last = (o: Outcome): Round | undefined => o.rounds[o.rounds.length - 1];
 const allMet = (r: Round | undefined) => r !== undefined && r.met.latency && r.met.memory && r.met.storage;
-/** What a round of a cell measured: its models, run one after another. */
-const totalP95 = (r: Round) => Object.values(r.measured).reduce((n, m) => n + m.p95Ms, 0);
 const sum = (measured: Readonly<Record<string, Measured>>, key: 'p95Ms' | 'memoryBytes' | 'storageBytes') =>
   Object.values(measured).reduce((n, m) => n + m[key], 0);
 const pct = (n: number, of: number) => (of === 0 ? '-' : `${((100 * n) / of).toFixed(0)}% (${n}/${of})`);
@@ -317,7 +315,7 @@ function markdown(
     `- Latency bounds met on the first deployment: ${pct(latency.filter((r) => r.first!.met.latency).length, latency.length)} of the cells the cost model found feasible (target >= 95%); after the loop: ${pct(latency.filter((r) => r.final!.met.latency).length, latency.length)} (target 100%).` +
       (provenInfeasible.length === 0
         ? ''
-        : ` Of the cells feasible on the device: ${pct(feasible.filter((r) => r.first!.met.latency).length, feasible.length)} on the first deployment, ${pct(feasible.filter((r) => r.final!.met.latency).length, feasible.length)} after the loop; ${provenInfeasible.map((r) => `${r.cell.id} was found infeasible there (its round ${r.outcome.rounds.length} measured ${totalP95(r.final!).toFixed(4)} ms against ${r.cell.bounds.latencyMs!.toFixed(4)}, and the cost model calibrated with it has no faster plan)`).join('; ')}.`),
+        : ` Of the cells feasible on the device: ${pct(feasible.filter((r) => r.first!.met.latency).length, feasible.length)} on the first deployment, ${pct(feasible.filter((r) => r.final!.met.latency).length, feasible.length)} after the loop; ${provenInfeasible.map((r) => `${r.cell.id} was found infeasible there (its round ${r.outcome.rounds.length} measured ${sum(r.final!.measured, 'p95Ms').toFixed(4)} ms against ${r.cell.bounds.latencyMs!.toFixed(4)}, and the cost model calibrated with it has no faster plan)`).join('; ')}.`),
     `- Mean held-out accuracy loss over the trained cells met: ${trainedMet.length ? (trainedMet.reduce((n, r) => n + r.loss!, 0) / trainedMet.length).toFixed(2) : '-'} points over ${trainedMet.length} cells (target <= 2).`,
     `- Predicted vs measured whole-model p95 (round 1): median error ${(100 * median(ownErrors.map((e) => e.error))).toFixed(1)}% over BlinkNet's ${ownErrors.length} plans, ${(100 * median(errors.map((e) => e.error))).toFixed(1)}% over all strategies' ${errors.length} (target <= 10%); the uncalibrated cost model's own, over BlinkNet's: ${(100 * median(rawErrors.map((e) => e.error))).toFixed(1)}%.`,
     `- Cells where a baseline met the bounds with less accuracy loss than BlinkNet: ${behind.length === 0 ? 'none' : behind.length}.`,
@@ -355,7 +353,7 @@ function markdown(
           '|---|---|---|---:|---:|---:|',
           ...infeasible.map(
             (r) =>
-              `| ${r.cell.id} | ${r.first ? `on the device (round ${r.outcome.rounds.length})` : 'before deploying'} | ${r.outcome.unreachable?.join(', ')} | ${r.outcome.tightest!.latencyMs.toFixed(3)} ms | ` +
+              `| ${r.cell.id} | ${r.first ? `on the device, after round ${r.outcome.rounds.length}` : 'before deploying'} | ${r.outcome.unreachable?.join(', ')} | ${r.outcome.tightest!.latencyMs.toFixed(3)} ms | ` +
               `${(r.outcome.tightest!.memoryBytes / 1e6).toFixed(2)} MB | ${(r.outcome.tightest!.storageBytes / 1e6).toFixed(3)} MB |`,
           ),
         ]),

@@ -24,6 +24,7 @@ import { activationPeakBytes, decodeModel, encodeModel, type ModelProto, weightB
 import {
   type AccuracyReference,
   accuracySettings,
+  approximationContext,
   calibrate,
   calibrationFromPlans,
   type CheckedPlan,
@@ -198,7 +199,11 @@ interface EvalModel {
   readonly heldOut?: EvalSet;
   /** The accuracy model's calibration split and the original's predictions on it (trained models). */
   readonly reference?: AccuracyReference;
-  readonly context: { readonly engine: OrtMatrixEngine; readonly calibration?: CalibrationRunner };
+  readonly context: {
+    readonly engine: OrtMatrixEngine;
+    readonly calibration?: CalibrationRunner;
+    readonly refitPruned?: boolean;
+  };
   readonly verify: VerifySettings;
 }
 
@@ -297,7 +302,7 @@ async function prepare(spec: ModelSpec, dir: string, engine: OrtMatrixEngine): P
     const settings = accuracySettings(QUICK ? { calibrationImages: 500 } : {});
     const splits = labelledSplits(spec.dataset, input.dims, settings);
     heldOut = splits.heldOut;
-    const withData = { engine, calibration: new CalibrationRunner({ [inputName]: splits.activations }) };
+    const withData = approximationContext(engine, inputName, { ...splits, realInputs: true });
     context = withData;
     const original = await top1(bytes, splits.calibration, inputName);
     calibrationAccuracy = original.accuracy;

@@ -142,17 +142,22 @@ export function labelledSplits(
   };
 }
 
-/** The calibration and held-out sets of a version and the inputs its data-aware options fit on. */
+/**
+ * The calibration and held-out sets of a version and the inputs its data-aware options fit on;
+ * `realInputs` says whether those are real (a data set, inputs supplied with the upload) or random.
+ */
 export async function evaluationData(
   version: ModelVersionRecord,
   model: Uint8Array,
   settings: Required<AccuracySettings>,
   dataDir: string,
-): Promise<{ calibration: EvalSet; heldOut: EvalSet; activations: FloatTensor }> {
+): Promise<{ calibration: EvalSet; heldOut: EvalSet; activations: FloatTensor; realInputs: boolean }> {
   const dims = version.inputDims;
   const per = dims.slice(1).reduce((a, b) => a * b, 1);
   const supplied = join(dataDir, inputsPath(version.storagePath));
-  if (version.datasetId) return labelledSplits(version.datasetId as DatasetName, dims, settings);
+  if (version.datasetId) {
+    return { ...labelledSplits(version.datasetId as DatasetName, dims, settings), realInputs: true };
+  }
   // No labels: the original model's own predictions on the supplied (or seeded random) inputs are.
   const labelled = async (all: FloatTensor): Promise<EvalSet> => {
     const count = all.dims[0];
@@ -186,12 +191,34 @@ export async function evaluationData(
       calibration: await labelled(part(0, Math.min(half, settings.calibrationImages))),
       heldOut: await labelled(part(half, count - half)),
       activations: part(0, Math.min(half, settings.activationImages)),
+      realInputs: true,
     };
   }
   return {
     calibration: await labelled(randomInputs(dims, settings.agreementInputs, 1)),
     heldOut: await labelled(randomInputs(dims, settings.agreementInputs, 2)),
     activations: randomInputs(dims, settings.activationImages, 3),
+    realInputs: false,
+  };
+}
+
+/** How a version's plans are built: products on onnxruntime, data-aware fits on its activations. */
+export interface ApproximationContext {
+  readonly engine: OrtMatrixEngine;
+  readonly calibration: CalibrationRunner;
+  /** Refit what a prune narrows: only on real inputs (a layer fitted to random ones learns noise). */
+  readonly refitPruned: boolean;
+}
+
+export function approximationContext(
+  engine: OrtMatrixEngine,
+  inputName: string,
+  data: { readonly activations: FloatTensor; readonly realInputs: boolean },
+): ApproximationContext {
+  return {
+    engine,
+    calibration: new CalibrationRunner({ [inputName]: data.activations }),
+    refitPruned: data.realInputs,
   };
 }
 
@@ -201,7 +228,7 @@ export interface AccuracyReference {
   readonly inputName: string;
   readonly calibration: EvalSet;
   readonly original: { readonly accuracy: number; readonly predictions: Uint8Array };
-  readonly context: { readonly engine: OrtMatrixEngine; readonly calibration: CalibrationRunner };
+  readonly context: ApproximationContext;
 }
 
 /**
@@ -282,19 +309,15 @@ export class AccuracyWorker {
   private async compute(version: ModelVersionRecord, log: Logger): Promise<void> {
     const bytes = readFileSync(join(this.dataDir, version.storagePath));
     const model = decodeModel(bytes, version.model);
-    const { calibration, heldOut, activations } = await evaluationData(
-      version,
-      bytes,
-      this.settings,
-      this.dataDir,
-    );
+    const data = await evaluationData(version, bytes, this.settings, this.dataDir);
+    const { calibration, heldOut } = data;
     const started = performance.now();
     const original = await top1(bytes, calibration, version.inputName);
     const baseline = original.accuracy;
     const todo = version.options.filter((o) => o.accuracy === undefined && o.unavailable === undefined);
     log.info({ options: todo.length, images: calibration.count }, 'accuracy model started');
     const engine = new OrtMatrixEngine();
-    const context = { engine, calibration: new CalibrationRunner({ [version.inputName]: activations }) };
+    const context = approximationContext(engine, version.inputName, data);
     const reference = { model, inputName: version.inputName, calibration, original, context };
     try {
       let done = 0;

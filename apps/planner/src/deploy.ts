@@ -12,7 +12,7 @@ import { applyPlan } from '@blinknet/approx';
 import { decodeModel, encodeModel, type ModelProto, writeFileAtomic } from '@blinknet/onnx';
 import { type FeasiblePlan, ladder } from '@blinknet/planner-core';
 import { WatchJobsResponse } from '@blinknet/proto/v1/agent';
-import { CalibrationRunner, OrtMatrixEngine } from '@blinknet/runtime';
+import { OrtMatrixEngine } from '@blinknet/runtime';
 import {
   activePlans,
   createDeployments,
@@ -27,7 +27,15 @@ import {
   type PolicyScope,
   savePlan,
 } from '@blinknet/store';
-import { type AccuracySettings, evaluationData, flipRate, top1, withDefaults } from './accuracy';
+import {
+  type AccuracySettings,
+  type ApproximationContext,
+  approximationContext,
+  evaluationData,
+  flipRate,
+  top1,
+  withDefaults,
+} from './accuracy';
 import { type AgentServiceImpl } from './agent-service';
 import {
   type CheckedPlan,
@@ -89,7 +97,7 @@ interface Workspace {
   readonly model: ModelProto;
   readonly data: Awaited<ReturnType<typeof evaluationData>>;
   readonly engine: OrtMatrixEngine;
-  readonly context: { readonly engine: OrtMatrixEngine; readonly calibration: CalibrationRunner };
+  readonly context: ApproximationContext;
   /** The original model's predictions on the calibration split. */
   readonly original: Uint8Array;
 }
@@ -201,7 +209,7 @@ export class Deployer {
         model: decodeModel(bytes, version.model),
         data,
         engine,
-        context: { engine, calibration: new CalibrationRunner({ [version.inputName]: data.activations }) },
+        context: approximationContext(engine, version.inputName, data),
         original: (await top1(bytes, data.calibration, version.inputName)).predictions,
       };
       workspaces.set(version.model, w);

@@ -4,6 +4,7 @@ export { Planner } from './planner';
 export {
   type AccuracyReference,
   type AccuracySettings,
+  approximationContext,
   type EvalSet,
   labelledSplits,
   flipRate,

@@ -8,6 +8,7 @@ import {
   type NodeProto,
   SeededRandom,
   stringAttribute,
+  type TensorData,
 } from '@blinknet/onnx';
 import { OptionNotOfferedError } from './errors';
 import { type GraphEditor } from './graph-editor';
@@ -41,7 +42,7 @@ function outputMajor(layer: LayerInfo, node: NodeProto, data: Float32Array): Mat
   return rowsAreOutputs(layer, node) ? stored : transpose(stored);
 }
 
-export interface Activation {
+interface Activation {
   readonly data: Float32Array;
   readonly dims: readonly number[];
 }
@@ -120,6 +121,45 @@ export interface DataAwareInputs {
 }
 
 /**
+ * The sampled calibration rows of a fit: the layer's input as the edited model gives it (x̂) and the
+ * ORIGINAL layer's responses y = W x on the original input, row by row.
+ */
+async function fitRows(
+  layer: LayerInfo,
+  node: NodeProto,
+  inputs: DataAwareInputs,
+  engine: TransformContext['engine'],
+): Promise<{ readonly current: Matrix; readonly responses: Matrix }> {
+  const x = inputs.currentInput;
+  const batch = layer.opType === 'Conv' ? x.dims[0] : x.data.length / x.dims[x.dims.length - 1];
+  const positions = samplePositions(layer, batch, 1);
+  const original = outputMajor(inputs.originalLayer, node, inputs.originalWeight);
+  const xo = inputRows(inputs.originalLayer, node, inputs.originalInput, positions);
+  const responses = await engine.multiply(xo, original, { transposeB: true }); // S x m
+  return { current: inputRows(layer, node, x, positions), responses };
+}
+
+/**
+ * The bias that absorbs the means when A z + c replaces W x + b on centred data: c = b + ȳ - A z̄.
+ * A Gemm's C may hold one value for every output.
+ */
+function absorbedBias(old: TensorData | undefined, yMean: Float64Array, a: Matrix, zMean: Float64Array) {
+  const bias = new Float32Array(a.rows);
+  for (let i = 0; i < a.rows; i++) {
+    let az = 0;
+    for (let j = 0; j < a.cols; j++) az += a.data[i * a.cols + j] * zMean[j];
+    const b = old === undefined ? 0 : Number(old.length === 1 ? old[0] : old[i]);
+    bias[i] = b + yMean[i] - az;
+  }
+  return bias;
+}
+
+/** The constant bias of a layer, undefined without one; null when its bias is not a constant. */
+function constantBias(editor: GraphEditor, node: NodeProto): TensorData | undefined | null {
+  return node.input[2] ? (editor.tensor(node.input[2])?.data ?? null) : undefined;
+}
+
+/**
  * Data-aware low rank (Zhang, Zou, He & Sun 2015, "Accelerating Very Deep Convolutional Networks
  * for Classification and Detection", linear case, with its asymmetric reconstruction): the
  * responses y = W x of the ORIGINAL layer on calibration data define the subspace P (top-r principal
@@ -143,25 +183,14 @@ export async function applyLowRankData(
   if (layer.opType === 'Conv' && intAttribute(node, 'group', 1) !== 1) {
     throw new OptionNotOfferedError(layer.name, label, 'grouped convolution');
   }
-  const batch =
-    layer.opType === 'Conv'
-      ? inputs.currentInput.dims[0]
-      : inputs.currentInput.data.length / inputs.currentInput.dims[inputs.currentInput.dims.length - 1];
-  const positions = samplePositions(layer, batch, 1);
-  if (rank > positions.length) {
-    throw new OptionNotOfferedError(
-      layer.name,
-      label,
-      `rank exceeds the ${positions.length} calibration samples`,
-    );
-  }
+  const oldBias = constantBias(editor, node);
+  if (oldBias === null) throw new OptionNotOfferedError(layer.name, label, 'the bias is not a constant');
   const { engine } = context;
-  const original = outputMajor(inputs.originalLayer, node, inputs.originalWeight);
+  const { current: xc, responses } = await fitRows(layer, node, inputs, engine);
+  if (rank > xc.rows) {
+    throw new OptionNotOfferedError(layer.name, label, `rank exceeds the ${xc.rows} calibration samples`);
+  }
   const current = outputMajor(layer, node, weight);
-  const xo = inputRows(inputs.originalLayer, node, inputs.originalInput, positions);
-  const xc = inputRows(layer, node, inputs.currentInput, positions);
-
-  const responses = await engine.multiply(xo, original, { transposeB: true }); // S x m
   const yMean = columnMeans(responses);
   const y = centred(responses, yMean);
   const principal = await randomizedSvd(engine, y, rank, context.svd); // vt: r x m = P^T
@@ -179,14 +208,7 @@ export async function applyLowRankData(
   const gInv = matrix(rank, rank, Float32Array.from(inverse.to1DArray()));
   const a = transpose(await engine.multiply(gInv, cross)); // m x r
 
-  const bias = new Float32Array(a.rows);
-  const oldBias = node.input[2] ? editor.tensor(node.input[2])?.data : undefined;
-  for (let i = 0; i < a.rows; i++) {
-    let az = 0;
-    for (let j = 0; j < rank; j++) az += a.data[i * rank + j] * zMean[j];
-    bias[i] = (oldBias ? Number(oldBias[i]) : 0) + yMean[i] - az;
-  }
-  replaceWithFactors(editor, layer, node, a, b, bias);
+  replaceWithFactors(editor, layer, node, a, b, absorbedBias(oldBias, yMean, a, zMean));
 }
 
 /**
@@ -196,6 +218,18 @@ export async function applyLowRankData(
  */
 export const MAX_REFIT_WIDTH = 1152;
 
+/** Why refitLayer leaves a layer as it is, or undefined when it can refit it (checked before any data is run). */
+export function refitUnsupported(editor: GraphEditor, layer: LayerInfo, node: NodeProto): string | undefined {
+  const [first, ...rest] = layer.weightShape;
+  const width = rowsAreOutputs(layer, node) ? rest.reduce((a, b) => a * b, 1) : first;
+  if (width > MAX_REFIT_WIDTH) return `${width} inputs, more than ${MAX_REFIT_WIDTH}`;
+  if (layer.opType === 'MatMul') return 'a MatMul has no bias input to absorb the means';
+  if (layer.opType === 'Conv' && intAttribute(node, 'group', 1) !== 1) return 'grouped convolution';
+  if (layer.opType === 'Conv' && stringAttribute(node, 'auto_pad', 'NOTSET') !== 'NOTSET') return 'auto_pad';
+  if (constantBias(editor, node) === null) return 'the bias is not a constant';
+  return unsupportedStructure(layer, node);
+}
+
 /**
  * Least-squares reconstruction after pruning (He, Zhang & Sun 2017, "Channel Pruning for
  * Accelerating Very Deep Neural Networks", its second step; Luo, Wu & Lin 2017, ThiNet): a layer
@@ -203,8 +237,8 @@ export const MAX_REFIT_WIDTH = 1152;
  * ORIGINAL layer's responses W x + b from the input x̂ the pruned network now produces,
  * min ||X̂ W'^T + c - Y||² + λ ||W' - W||², where W is the current (sliced) weight: the ridge term
  * keeps the directions the calibration batch leaves unexcited at their trained values.
- * Returns false, changing nothing, for a layer wider than MAX_REFIT_WIDTH, a MatMul (no bias input
- * to absorb the means), a grouped or auto-padded conv, a structure the weight transforms refuse.
+ * A layer without a bias gets one. Returns false, changing nothing, where refitUnsupported says why,
+ * when the calibration batch leaves every input constant, or the system is not positive definite.
  */
 export async function refitLayer(
   editor: GraphEditor,
@@ -214,23 +248,11 @@ export async function refitLayer(
   inputs: DataAwareInputs,
   context: TransformContext,
 ): Promise<boolean> {
+  if (refitUnsupported(editor, layer, node) !== undefined) return false;
+  const { engine } = context;
   const current = outputMajor(layer, node, weight); // m x n
   const { rows: m, cols: n } = current;
-  if (n > MAX_REFIT_WIDTH || layer.opType === 'MatMul' || unsupportedStructure(layer, node)) return false;
-  if (layer.opType === 'Conv') {
-    if (intAttribute(node, 'group', 1) !== 1) return false;
-    if (stringAttribute(node, 'auto_pad', 'NOTSET') !== 'NOTSET') return false;
-  }
-  const batch =
-    layer.opType === 'Conv'
-      ? inputs.currentInput.dims[0]
-      : inputs.currentInput.data.length / inputs.currentInput.dims[inputs.currentInput.dims.length - 1];
-  const positions = samplePositions(layer, batch, 1);
-  const { engine } = context;
-  const original = outputMajor(inputs.originalLayer, node, inputs.originalWeight);
-  const xo = inputRows(inputs.originalLayer, node, inputs.originalInput, positions);
-  const xc = inputRows(layer, node, inputs.currentInput, positions);
-  const responses = await engine.multiply(xo, original, { transposeB: true }); // S x m
+  const { current: xc, responses } = await fitRows(layer, node, inputs, engine);
   const yMean = columnMeans(responses);
   const xMean = columnMeans(xc);
   const x = centred(xc, xMean);
@@ -239,7 +261,8 @@ export async function refitLayer(
 
   let trace = 0;
   for (let i = 0; i < n; i++) trace += gram.data[i * n + i];
-  const lambda = Math.max(RIDGE * (trace / n), Number.MIN_VALUE);
+  if (!(trace > 0)) return false;
+  const lambda = RIDGE * (trace / n);
   const g = new Float64Array(n * n);
   const rhs = new Float64Array(n * m);
   for (let i = 0; i < n; i++) {
@@ -252,13 +275,7 @@ export async function refitLayer(
 
   const refitted = matrix(m, n);
   for (let j = 0; j < m; j++) for (let i = 0; i < n; i++) refitted.data[j * n + i] = solved[i * m + j];
-  const bias = new Float32Array(m);
-  const oldBias = node.input[2] ? editor.tensor(node.input[2])?.data : undefined;
-  for (let j = 0; j < m; j++) {
-    let xw = 0;
-    for (let i = 0; i < n; i++) xw += xMean[i] * refitted.data[j * n + i];
-    bias[j] = (oldBias ? Number(oldBias[j]) : 0) + yMean[j] - xw;
-  }
+  const bias = absorbedBias(constantBias(editor, node) ?? undefined, yMean, refitted, xMean);
   const base = `${node.name || layer.name}/refit`;
   const stored = rowsAreOutputs(layer, node) ? refitted : transpose(refitted);
   editor.update(node, {

@@ -20,6 +20,12 @@ export interface TransformContext {
    * device, where only shapes matter to dense kernels, without paying for the SVD. @default false
    */
   readonly placeholderFactors?: boolean;
+  /**
+   * Refit every layer a prune narrows to its original responses on the calibration activations
+   * (refitLayer). Only for real data: fitted to random inputs, a layer learns their statistics.
+   * @default false
+   */
+  readonly refitPruned?: boolean;
 }
 
 /** Why a layer's structure rules out weight transforms, or undefined when it is supported. */

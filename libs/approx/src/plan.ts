@@ -10,11 +10,11 @@ import {
   type Tensor,
 } from '@blinknet/onnx';
 import {
-  type Activation,
   type ActivationSource,
   applyLowRankData,
   type DataAwareInputs,
   refitLayer,
+  refitUnsupported,
 } from './data-aware';
 import { OptionNotOfferedError, UnknownLayerError } from './errors';
 import { GraphEditor } from './graph-editor';
@@ -50,8 +50,8 @@ export interface OptionCost {
  * Applies one option per listed layer and returns ONE new model; layers not listed stay exact.
  * The result does not depend on the order of the plan's keys: all pruning is applied first (it
  * narrows the next layers' inputs), then the per-layer weight transforms, both in topological order.
- * With calibration activations, every layer a prune narrowed is refitted by least squares to its
- * original responses before its own option (see refitLayer).
+ * With `refitPruned`, every layer a prune narrowed is refitted by least squares to its original
+ * responses before its own option (see refitLayer).
  * @throws OptionSyntaxError, UnknownLayerError, OptionNotOfferedError naming the layer and option
  */
 export async function applyPlan(
@@ -74,13 +74,13 @@ export async function applyPlan(
   // Layers whose input channels a prune has cut: each is refitted to its original responses
   // before its own option is applied (lowrank-data fits itself to them anyway).
   const narrowed = new Set<string>();
-  const calibration = context.placeholderFactors ? undefined : context.calibration;
+  const calibration = context.refitPruned && !context.placeholderFactors ? context.calibration : undefined;
   for (const original of layers) {
     const name = original.name;
     const option = chosen.get(name);
     if (calibration && narrowed.has(name) && option?.kind !== 'lowrank-data') {
       const { layer, node, weight } = current(editor, name);
-      if (weight.dataType === DataType.FLOAT) {
+      if (weight.dataType === DataType.FLOAT && refitUnsupported(editor, layer, node) === undefined) {
         const inputs = await dataAwareInputs(model, editor, original, node, calibration);
         await refitLayer(editor, layer, node, weight.data as Float32Array, inputs, context);
       }
@@ -174,28 +174,6 @@ export async function applyPlan(
   return result;
 }
 
-/**
- * The original model's activations by calibration source and tensor: every data-aware fit of every
- * plan of a model needs them, and the accuracy model applies hundreds of single-option plans.
- */
-const originalActivations = new WeakMap<
-  ModelProto,
-  WeakMap<ActivationSource, Map<string, Promise<Activation>>>
->();
-
-function originalActivation(model: ModelProto, calibration: ActivationSource, tensor: string) {
-  const bySource = originalActivations.get(model) ?? new WeakMap();
-  originalActivations.set(model, bySource);
-  const byTensor = bySource.get(calibration) ?? new Map<string, Promise<Activation>>();
-  bySource.set(calibration, byTensor);
-  if (!byTensor.has(tensor)) {
-    const pending = calibration.activations(model, [tensor]).then((m) => m.get(tensor)!);
-    pending.catch(() => byTensor.delete(tensor));
-    byTensor.set(tensor, pending);
-  }
-  return byTensor.get(tensor)!;
-}
-
 /** What a data-aware fit of a layer needs: its input in the original and in the edited model. */
 async function dataAwareInputs(
   model: ModelProto,
@@ -205,7 +183,7 @@ async function dataAwareInputs(
   calibration: ActivationSource,
 ): Promise<DataAwareInputs> {
   const input = node.input[0];
-  const originalInput = await originalActivation(model, calibration, input);
+  const [originalInput] = (await calibration.activations(model, [input])).values();
   const [currentInput] = (await calibration.activations(editor.build(), [input])).values();
   const originalWeight = new GraphView(model).constant(originalLayer.weightName)?.data as Float32Array;
   return { originalInput, originalWeight, originalLayer, currentInput };
