@@ -185,7 +185,13 @@ async function main(): Promise<void> {
       },
       [CLASS_B]: {
         totalLatencyMs: 1.5 * vgg.measured!.latencyMs,
-        memoryBytes: Math.round(Number(vgg.measured!.memoryBytes) - 0.5 * Number(vgg.ladder[0].bytes)),
+        // The original's resident memory reads one of two levels 2.3 MB apart (glibc's dynamic mmap
+        // threshold), and the planner, which never credits a plan that took less than predicted,
+        // keeps the higher: the bound starts from the larger of what it measured and predicted.
+        memoryBytes: Math.round(
+          Math.max(Number(vgg.measured!.memoryBytes), Number(vgg.predicted!.memoryBytes)) -
+            0.5 * Number(vgg.ladder[0].bytes),
+        ),
         storageBytes: Math.round(0.5 * Number(vgg.ladder[0].bytes)),
       },
     };
