@@ -237,8 +237,9 @@ export function refitUnsupported(editor: GraphEditor, layer: LayerInfo, node: No
  * ORIGINAL layer's responses W x + b from the input x̂ the pruned network now produces,
  * min ||X̂ W'^T + c - Y||² + λ ||W' - W||², where W is the current (sliced) weight: the ridge term
  * keeps the directions the calibration batch leaves unexcited at their trained values.
- * A layer without a bias gets one. Returns false, changing nothing, where refitUnsupported says why,
- * when the calibration batch leaves every input constant, or the system is not positive definite.
+ * A layer without a bias gets one. For a layer refitUnsupported accepts (the caller checks it before
+ * running any data); returns false, changing nothing, when the calibration batch leaves every input
+ * constant or the system is not positive definite.
  */
 export async function refitLayer(
   editor: GraphEditor,
@@ -248,7 +249,6 @@ export async function refitLayer(
   inputs: DataAwareInputs,
   context: TransformContext,
 ): Promise<boolean> {
-  if (refitUnsupported(editor, layer, node) !== undefined) return false;
   const { engine } = context;
   const current = outputMajor(layer, node, weight); // m x n
   const { rows: m, cols: n } = current;
