@@ -38,12 +38,16 @@ import {
   LATENCY_HEADROOM,
   labelledSplits,
   type MeasuredPlan,
+  ofTechnique,
   optionAccuracy,
   type PlanCheck,
   PLAN_CHECKS,
   randomInputs,
   rawFigures,
+  samePlan,
   solveWithMargin,
+  type Technique,
+  TECHNIQUES,
   top1,
 } from '@blinknet/planner';
 import {
@@ -148,6 +152,16 @@ export interface Round {
   readonly measured: Readonly<Record<string, Measured>>;
   readonly met: { readonly latency: boolean; readonly memory: boolean; readonly storage: boolean };
   readonly planningMs: number;
+  /**
+   * BlinkNet's plans built and checked this round (the deployed one among them): which options they
+   * were solved over ('all' or one technique's), their choices and their loss on the calibration
+   * split (points of changed predictions, per model). Missing where nothing was checked.
+   */
+  readonly checked?: readonly {
+    readonly over: 'all' | Technique;
+    readonly choices: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    readonly loss: Readonly<Record<string, number>>;
+  }[];
 }
 
 export interface Outcome {
@@ -405,19 +419,11 @@ function grid(models: ReadonlyMap<string, EvalModel>): Cell[] {
   return cells;
 }
 
-type Technique = 'lowrank' | 'prune' | 'int8';
-
 /** The cost model with every option, and with each layer's exact option and one technique's. */
 function costModels(version: ModelVersionCosts, costs: ClassCosts): EvalModel['costModels'] {
   const only = (technique: Technique) =>
     modelProblem(
-      {
-        ...version,
-        options: version.options.filter((o) => {
-          const kind = parseOption(o.option).kind;
-          return kind === 'exact' || kind.startsWith(technique);
-        }),
-      },
+      { ...version, options: version.options.filter((o) => ofTechnique(o.option, technique)) },
       costs,
     );
   return {
@@ -559,11 +565,12 @@ class Evaluator {
     const blinknet = strategy === 'blinknet';
     let corrections: Corrections = {};
     for (let round = 1; round <= (blinknet ? MAX_ROUNDS : 1); round++) {
-      const solveAt = (latencyMargin: number) =>
-        SOLVERS[strategy]({
+      const solveAt = async (latencyMargin: number, over: Technique | 'all') => ({
+        latencyMargin,
+        solution: await SOLVERS[strategy]({
           models: models.map((m) =>
             corrected(
-              calibrate(m.costModels[TECHNIQUE[strategy]], calibrationFromPlans(history.get(m.summary.id)!)),
+              calibrate(m.costModels[over], calibrationFromPlans(history.get(m.summary.id)!)),
               corrections[m.summary.id],
             ),
           ),
@@ -571,21 +578,35 @@ class Evaluator {
           memoryBoundBytes: cell.bounds.memoryBytes,
           storageBoundBytes: cell.bounds.storageBytes,
           latencyMargin,
-        });
+        }),
+      });
       // Every strategy plans for the same policy: the planner's default margin, as the loop tightens it.
       const margin = DEFAULT_LATENCY_MARGIN * LATENCY_HEADROOM ** (round - 1);
-      const solve = async () =>
-        (await solveWithMargin(margin, async (m) => ({ solution: await solveAt(m) }))).solution;
+      const solve = (over: Technique | 'all' = TECHNIQUE[strategy]) =>
+        solveWithMargin(margin, (m) => solveAt(m, over));
       const started = performance.now();
-      let solution = await solve();
-      const checked: CheckedPlan[] = [];
+      let solved = await solve();
+      let solution = solved.solution;
+      const checked: (CheckedPlan & { readonly over: Technique | 'all' })[] = [];
       for (let attempt = 1; blinknet && solution.feasible; attempt++) {
         const checks = await this.planChecks(solution.choices);
-        checked.push({ plan: solution, checks });
+        checked.push({ plan: solution, checks, over: 'all' });
         const next = correctPlan(corrections, solution, checks, cell.bounds.storageBytes);
         if (!next || attempt === PLAN_CHECKS) break;
         corrections = next;
-        solution = await solve();
+        solved = await solve();
+        solution = solved.solution;
+      }
+      // As the deployer: each technique's own plan at no less headroom is checked too (the untrained
+      // networks' losses are a proxy the full plan minimises: nothing to check them against).
+      if (checked.length > 0 && models.every((m) => m.reference)) {
+        for (const technique of TECHNIQUES) {
+          const alternative = await solve(technique);
+          const plan = alternative.solution;
+          if (!plan.feasible || alternative.latencyMargin > solved.latencyMargin) continue;
+          if (checked.some((c) => samePlan(c.plan, plan))) continue;
+          checked.push({ plan, checks: await this.planChecks(plan.choices), over: technique });
+        }
       }
       // As the planner: the least loss as checked goes out (no accuracy floor here).
       if (checked.length > 0)
@@ -631,6 +652,16 @@ class Evaluator {
         measured,
         met,
         planningMs,
+        checked:
+          checked.length === 0
+            ? undefined
+            : checked.map((c) => ({
+                over: c.over,
+                choices: c.plan.choices,
+                loss: Object.fromEntries(
+                  Object.entries(c.checks).map(([id, check]) => [id, 100 * (check.loss ?? 0)]),
+                ),
+              })),
       });
       if (met.latency && met.memory && met.storage) break;
     }

@@ -263,7 +263,7 @@ Devices in scope are asked to profile the models their class has not measured ye
       },
       margin: {
         value: 'F',
-        help: 'plan for F x each latency bound where it can (default 0.95: 5% headroom)',
+        help: 'plan for F x each latency bound where it can (default 0.9: 10% headroom)',
       },
     },
     positionals: 0,

@@ -119,9 +119,37 @@ describe('calibration', () => {
   });
 
   it('scales what options save only where the device runs faster than they add up to', () => {
-    const faster = calibrate(problem, one(rawFigures(problem, {}), 0.35));
+    // Predicted 0.1 + 0.2 + 0.3 = 0.6 ms; measured 0.35: the fixed 0.1, then the options x 0.7.
+    const faster = calibrate(problem, one(rawFigures(problem, { a: 'low' }), 0.35));
     expect(faster.fixed.latencyMs).toBe(0);
-    expect(predicted(faster, {}).latencyMs - predicted(faster, { a: 'low' }).latencyMs).toBeCloseTo(0.1, 12);
+    expect(predicted(faster, {}).latencyMs - predicted(faster, { a: 'low' }).latencyMs).toBeCloseTo(0.14, 12);
+  });
+
+  it('credits the exact layers with what the original ran faster, which a plan gives up where it approximates', () => {
+    // Predicted 0.8 ms, measured 0.66: the exact layers (0.7 ms) x 0.8, the fixed latency as it was.
+    const calibration = one(rawFigures(problem, {}), 0.66);
+    expect(calibration.exactScale).toBeCloseTo(0.8, 12);
+    expect(calibration.latencyMs).toBeCloseTo(0, 12);
+    const calibrated = calibrate(problem, calibration);
+    expect(predicted(calibrated, {}).latencyMs).toBeCloseTo(0.66, 12);
+    // a low keeps b's credit only: 0.1 + 0.2 + 0.3 x 0.8 (taken off the fixed latency: 0.46).
+    expect(predicted(calibrated, { a: 'low' }).latencyMs).toBeCloseTo(0.54, 12);
+    // A later reading of the original as predicted takes the credit back; a slower one adds the rest
+    // to the fixed latency.
+    const original = rawFigures(problem, {});
+    const again = (ms: number) =>
+      calibrationFromPlans([
+        { raw: original, latencyMs: ms },
+        { raw: original, latencyMs: 0.66 },
+      ]);
+    expect(again(0.8)).toMatchObject({
+      exactScale: expect.closeTo(1, 12) as number,
+      latencyMs: expect.closeTo(0, 12) as number,
+    });
+    expect(again(0.9)).toMatchObject({
+      exactScale: expect.closeTo(1, 12) as number,
+      latencyMs: expect.closeTo(0.1, 12) as number,
+    });
   });
 
   it('leaves an uncalibrated problem as it is', () => {
@@ -129,6 +157,7 @@ describe('calibration', () => {
     expect(calibrationFromPlans([])).toEqual(UNCALIBRATED);
     expect(one(rawFigures(problem, {}), 0.8)).toEqual({
       ...UNCALIBRATED,
+      exactScale: expect.closeTo(1, 12) as number,
       latencyMs: expect.closeTo(0, 12) as number,
     });
   });

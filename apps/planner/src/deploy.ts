@@ -47,6 +47,8 @@ import {
   type PlanOptions,
   type PlanResult,
   type PredictedFigures,
+  samePlan,
+  TECHNIQUES,
 } from './planning';
 import { rawFigures } from './calibration';
 import { devicesInScope } from './profiling';
@@ -155,12 +157,22 @@ export class Deployer {
         const next = correctPlan(corrections, plan, checks, result.problem.storageBoundBytes);
         if (!next || attempt === PLAN_CHECKS) break;
         corrections = next;
-        try {
-          result = await this.solve(scope, corrections, loop);
-        } catch (error) {
-          if (error instanceof InfeasiblePlanError) break; // the plans checked so far remain
-          throw error;
-        }
+        const resolved = await this.solveIfFeasible(scope, corrections, loop);
+        if (!resolved) break; // the plans checked so far remain
+        result = resolved;
+      }
+      // Each technique's own plan for the same bounds, at no less headroom (see TECHNIQUES).
+      const margin = checked[0].result.problem.latencyMargin ?? 1;
+      for (const technique of TECHNIQUES) {
+        const alternative = await this.solveIfFeasible(scope, corrections, { ...loop, technique });
+        if (
+          !alternative ||
+          (alternative.problem.latencyMargin ?? 1) > margin ||
+          checked.some((c) => samePlan(c.plan, alternative.solution as FeasiblePlan))
+        )
+          continue;
+        const plan = alternative.solution as FeasiblePlan;
+        checked.push({ result: alternative, plan, checks: await this.checkPlan(alternative, workspaces) });
       }
       // Never a plan whose built artifacts were not checked, nor one that lost the accuracy floor.
       const accuracy = Object.fromEntries(result.models.map((m) => [m.version.model, m.accuracy]));
@@ -175,6 +187,20 @@ export class Deployer {
       return await this.roll(checked[chosen].result, corrections, loop.round ?? 1, workspaces, loop.devices);
     } finally {
       await Promise.all([...workspaces.values()].map((w) => w.engine.dispose()));
+    }
+  }
+
+  /** `solve`, or undefined where no plan meets the bounds. */
+  private async solveIfFeasible(
+    scope: PolicyScope,
+    corrections: Corrections,
+    options: PlanOptions,
+  ): Promise<PlanResult | undefined> {
+    try {
+      return await this.solve(scope, corrections, options);
+    } catch (error) {
+      if (error instanceof InfeasiblePlanError) return undefined;
+      throw error;
     }
   }
 

@@ -30,6 +30,10 @@ export {
   type Corrections,
   corrected,
   DEFAULT_LATENCY_MARGIN,
+  ofTechnique,
   type PlanCheck,
+  samePlan,
   solveWithMargin,
+  type Technique,
+  TECHNIQUES,
 } from './planning';

@@ -1,5 +1,5 @@
 import { type FeasiblePlan, type ModelProblem, solveExact } from '@blinknet/planner-core';
-import { chooseChecked, correctPlan, corrected } from './planning';
+import { chooseChecked, correctPlan, corrected, ofTechnique, samePlan } from './planning';
 
 const option = (name: string, latencyMs: number, bytes: number, loss: number) => ({
   option: name,
@@ -84,5 +84,32 @@ describe('chooseChecked', () => {
     // Not checked (no accuracy model): the predicted loss counts.
     expect(choose([checked(both, undefined, 250)], accuracy, 0.865)).toBe(0);
     expect(choose([checked(both, undefined, 250)], accuracy, 0.875)).toBe(undefined);
+  });
+});
+
+describe('single-technique plans', () => {
+  it("offer exact and the technique's options, every form of it", () => {
+    const options = [
+      'exact',
+      'lowrank:r=4',
+      'lowrank-data:r=4',
+      'prune:keep=0.5',
+      'int8:storage',
+      'int8:compute',
+    ];
+    expect(options.filter((o) => ofTechnique(o, 'lowrank'))).toEqual([
+      'exact',
+      'lowrank:r=4',
+      'lowrank-data:r=4',
+    ]);
+    expect(options.filter((o) => ofTechnique(o, 'prune'))).toEqual(['exact', 'prune:keep=0.5']);
+    expect(options.filter((o) => ofTechnique(o, 'int8'))).toEqual(['exact', 'int8:storage', 'int8:compute']);
+  });
+
+  it('are told apart from a plan already checked by their options, whatever the order', () => {
+    const a = { choices: { m: { x: 'prune:keep=0.5', y: 'exact' }, n: { z: 'int8:compute' } } };
+    expect(samePlan(a, { choices: { n: { z: 'int8:compute' }, m: { x: 'prune:keep=0.5' } } })).toBe(true);
+    expect(samePlan(a, { choices: { m: { x: 'prune:keep=0.25' }, n: { z: 'int8:compute' } } })).toBe(false);
+    expect(samePlan(a, { choices: { m: { x: 'prune:keep=0.5' }, n: {} } })).toBe(false);
   });
 });
