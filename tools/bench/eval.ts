@@ -44,6 +44,7 @@ import {
   PLAN_CHECKS,
   randomInputs,
   rawFigures,
+  restrictTo,
   samePlan,
   solveWithMargin,
   type Technique,
@@ -565,15 +566,17 @@ class Evaluator {
     const blinknet = strategy === 'blinknet';
     let corrections: Corrections = {};
     for (let round = 1; round <= (blinknet ? MAX_ROUNDS : 1); round++) {
-      const solveAt = async (latencyMargin: number, over: Technique | 'all') => ({
+      // `only`: BlinkNet's single-technique plan, on its own cost model restricted (as the deployer's).
+      const solveAt = async (latencyMargin: number, only?: Technique) => ({
         latencyMargin,
         solution: await SOLVERS[strategy]({
-          models: models.map((m) =>
-            corrected(
-              calibrate(m.costModels[over], calibrationFromPlans(history.get(m.summary.id)!)),
+          models: models.map((m) => {
+            const problem = corrected(
+              calibrate(m.costModels[TECHNIQUE[strategy]], calibrationFromPlans(history.get(m.summary.id)!)),
               corrections[m.summary.id],
-            ),
-          ),
+            );
+            return only ? restrictTo(problem, only) : problem;
+          }),
           totalLatencyBoundMs: cell.bounds.latencyMs,
           memoryBoundBytes: cell.bounds.memoryBytes,
           storageBoundBytes: cell.bounds.storageBytes,
@@ -582,11 +585,10 @@ class Evaluator {
       });
       // Every strategy plans for the same policy: the planner's default margin, as the loop tightens it.
       const margin = DEFAULT_LATENCY_MARGIN * LATENCY_HEADROOM ** (round - 1);
-      const solve = (over: Technique | 'all' = TECHNIQUE[strategy]) =>
-        solveWithMargin(margin, (m) => solveAt(m, over));
+      const solve = (only?: Technique) => solveWithMargin(margin, (m) => solveAt(m, only));
       const started = performance.now();
-      let solved = await solve();
-      let solution = solved.solution;
+      const first = await solve();
+      let solution = first.solution;
       const checked: (CheckedPlan & { readonly over: Technique | 'all' })[] = [];
       for (let attempt = 1; blinknet && solution.feasible; attempt++) {
         const checks = await this.planChecks(solution.choices);
@@ -594,8 +596,7 @@ class Evaluator {
         const next = correctPlan(corrections, solution, checks, cell.bounds.storageBytes);
         if (!next || attempt === PLAN_CHECKS) break;
         corrections = next;
-        solved = await solve();
-        solution = solved.solution;
+        solution = (await solve()).solution;
       }
       // As the deployer: each technique's own plan at no less headroom is checked too (the untrained
       // networks' losses are a proxy the full plan minimises: nothing to check them against).
@@ -603,7 +604,7 @@ class Evaluator {
         for (const technique of TECHNIQUES) {
           const alternative = await solve(technique);
           const plan = alternative.solution;
-          if (!plan.feasible || alternative.latencyMargin > solved.latencyMargin) continue;
+          if (!plan.feasible || alternative.latencyMargin > first.latencyMargin) continue;
           if (checked.some((c) => samePlan(c.plan, plan))) continue;
           checked.push({ plan, checks: await this.planChecks(plan.choices), over: technique });
         }

@@ -146,6 +146,12 @@ describe('calibration', () => {
       exactScale: expect.closeTo(1, 12) as number,
       latencyMs: expect.closeTo(0, 12) as number,
     });
+    // A plan that then runs faster than the credited layers add up to predicts what it measured.
+    const faster = calibrationFromPlans([
+      { raw: rawFigures(problem, { a: 'low' }), latencyMs: 0.2 },
+      { raw: original, latencyMs: 0.66 },
+    ]);
+    expect(predicted(calibrate(problem, faster), { a: 'low' }).latencyMs).toBeCloseTo(0.2, 12);
     expect(again(0.9)).toMatchObject({
       exactScale: expect.closeTo(1, 12) as number,
       latencyMs: expect.closeTo(0.1, 12) as number,

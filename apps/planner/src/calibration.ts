@@ -193,10 +193,8 @@ export function calibrationFromPlans(plans: readonly MeasuredPlan[]): Calibratio
         chosen.reduce((n, [, a]) => n + (a.exactMs === undefined ? 0 : a.exactMs - a.savingMs), 0),
     );
     const exactNow = keptExact * latencyScale; // uncredited
-    const predicted =
-      fixed +
-      (raw.layersLatencyMs - keptExact * (1 - exactScale)) * latencyScale +
-      chosen.reduce((n, [l, a]) => n + addedTo(l, a.option), 0);
+    const layersNow = (raw.layersLatencyMs - keptExact * (1 - exactScale)) * latencyScale;
+    const predicted = fixed + layersNow + chosen.reduce((n, [l, a]) => n + addedTo(l, a.option), 0);
     let residual = measured - predicted;
     for (const [l, a] of chosen) if (a.exactMs !== undefined) exactOf.set(l, a.exactMs);
     if (residual > 0) {
@@ -207,8 +205,8 @@ export function calibrationFromPlans(plans: readonly MeasuredPlan[]): Calibratio
         continue;
       }
       // No approximation: the exact layers' credit back first, then the fixed latency.
-      const back = Math.min(residual, exactNow * (1 - exactScale));
-      if (back > 0) exactScale += back / exactNow;
+      const back = chosen.length === 0 ? Math.min(residual, exactNow * (1 - exactScale)) : 0;
+      if (back > 0) exactScale = Math.min(1, exactScale + back / exactNow);
       latencyMs += residual - back;
       continue;
     }
@@ -225,9 +223,8 @@ export function calibrationFromPlans(plans: readonly MeasuredPlan[]): Calibratio
     const offFixed = Math.min(fixed, -residual);
     latencyMs -= offFixed;
     residual += offFixed;
-    if (residual < 0 && raw.layersLatencyMs > 0) {
-      const layers = raw.layersLatencyMs * latencyScale;
-      latencyScale = Math.max(MIN_SCALE, (latencyScale * (layers + residual)) / layers);
+    if (residual < 0 && layersNow > 0) {
+      latencyScale = Math.max(MIN_SCALE, (latencyScale * (layersNow + residual)) / layersNow);
     }
   }
   // Memory: the largest excess any plan measured, never a credit. A plan that took less than predicted

@@ -10,7 +10,7 @@ import { type Logger } from 'pino';
 import { PreconditionError } from '@blinknet/core';
 import { applyPlan } from '@blinknet/approx';
 import { decodeModel, encodeModel, type ModelProto, writeFileAtomic } from '@blinknet/onnx';
-import { type FeasiblePlan, ladder } from '@blinknet/planner-core';
+import { type FeasiblePlan, ladder, type PlanProblem } from '@blinknet/planner-core';
 import { WatchJobsResponse } from '@blinknet/proto/v1/agent';
 import { OrtMatrixEngine } from '@blinknet/runtime';
 import {
@@ -163,6 +163,7 @@ export class Deployer {
       }
       // Each technique's own plan for the same bounds, at no less headroom (see TECHNIQUES).
       const margin = checked[0].result.problem.latencyMargin ?? 1;
+      const full = checked.length;
       for (const technique of TECHNIQUES) {
         const alternative = await this.solveIfFeasible(scope, corrections, { ...loop, technique });
         if (
@@ -177,14 +178,35 @@ export class Deployer {
       // Never a plan whose built artifacts were not checked, nor one that lost the accuracy floor.
       const accuracy = Object.fromEntries(result.models.map((m) => [m.version.model, m.accuracy]));
       const { accuracyFloor, storageBoundBytes } = result.policy;
-      const { chosen, belowFloor } = chooseChecked(checked, accuracy, accuracyFloor, storageBoundBytes);
+      const { chosen } = chooseChecked(checked, accuracy, accuracyFloor, storageBoundBytes);
       if (chosen === undefined) {
+        // Named as the last full plan lost it (the corrected one).
+        const { belowFloor } = chooseChecked(
+          checked.slice(0, full),
+          accuracy,
+          accuracyFloor,
+          storageBoundBytes,
+        );
         throw new InfeasiblePlanError(
           belowFloor.map((m) => `accuracy:${m}`),
           result,
         );
       }
-      return await this.roll(checked[chosen].result, corrections, loop.round ?? 1, workspaces, loop.devices);
+      if (chosen >= full) {
+        this.log.info(
+          { technique: checked[chosen].result.technique },
+          'plan: a single technique lost least as checked',
+        );
+      }
+      // The ladder's tighter rungs are solved over every option, whichever plan goes out.
+      return await this.roll(
+        checked[chosen].result,
+        result.problem,
+        corrections,
+        loop.round ?? 1,
+        workspaces,
+        loop.devices,
+      );
     } finally {
       await Promise.all([...workspaces.values()].map((w) => w.engine.dispose()));
     }
@@ -283,6 +305,7 @@ export class Deployer {
   /** Builds the plan's and its ladder's artifacts, stores the plan and queues its deployments. */
   private async roll(
     result: PlanResult,
+    rungProblem: PlanProblem,
     corrections: Corrections,
     round: number,
     workspaces: Map<string, Workspace>,
@@ -296,10 +319,13 @@ export class Deployer {
         : [...inScope]
             .sort((a, b) => Number(this.agents.connected(b.id)) - Number(this.agents.connected(a.id)))
             .slice(0, deviceCount);
-    const rungs = (await ladder(result.problem, LADDER_FACTORS)).map((r) => ({
-      factor: r.factor,
-      plan: r.solution as FeasiblePlan,
-    }));
+    const rungs = [
+      { factor: 1, plan: result.solution as FeasiblePlan },
+      ...(await ladder(rungProblem, LADDER_FACTORS)).slice(1).map((r) => ({
+        factor: r.factor,
+        plan: r.solution as FeasiblePlan,
+      })),
+    ];
     const built = new Map<string, BuiltRung[]>();
     const heldOut: Record<string, number> = {};
     for (const { version, calibration } of result.models) {

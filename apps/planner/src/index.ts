@@ -32,6 +32,7 @@ export {
   DEFAULT_LATENCY_MARGIN,
   ofTechnique,
   type PlanCheck,
+  restrictTo,
   samePlan,
   solveWithMargin,
   type Technique,

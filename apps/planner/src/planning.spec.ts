@@ -1,5 +1,5 @@
 import { type FeasiblePlan, type ModelProblem, solveExact } from '@blinknet/planner-core';
-import { chooseChecked, correctPlan, corrected, ofTechnique, samePlan } from './planning';
+import { chooseChecked, correctPlan, corrected, ofTechnique, restrictTo, samePlan } from './planning';
 
 const option = (name: string, latencyMs: number, bytes: number, loss: number) => ({
   option: name,
@@ -104,6 +104,22 @@ describe('single-technique plans', () => {
     ]);
     expect(options.filter((o) => ofTechnique(o, 'prune'))).toEqual(['exact', 'prune:keep=0.5']);
     expect(options.filter((o) => ofTechnique(o, 'int8'))).toEqual(['exact', 'int8:storage', 'int8:compute']);
+  });
+
+  it('are solved on the full cost model, its other options left out', () => {
+    const mixed: ModelProblem = {
+      ...problem,
+      layers: [
+        { layer: 'a', options: [option('exact', 1, 400, 0), option('prune:keep=0.5', 0.4, 0, 1)] },
+        { layer: 'b', options: [option('exact', 1, 300, 0), option('int8:storage', 1, 75, 0.1)] },
+      ],
+    };
+    const pruned = restrictTo(mixed, 'prune');
+    expect(pruned.layers.map((l) => l.options.map((o) => o.option))).toEqual([
+      ['exact', 'prune:keep=0.5'],
+      ['exact'],
+    ]);
+    expect(pruned.layers[0].options[1]).toBe(mixed.layers[0].options[1]);
   });
 
   it('are told apart from a plan already checked by their options, whatever the order', () => {

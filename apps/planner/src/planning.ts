@@ -78,6 +78,8 @@ export interface PlanResult {
   /** Models whose predicted accuracy falls under the policy's floor in the optimal plan. */
   readonly belowFloor: readonly string[];
   readonly planningMs: number;
+  /** The technique the options were restricted to (PlanOptions.technique), if any. */
+  readonly technique?: Technique;
 }
 
 /** A model version's accuracy model, or why it cannot be used yet. */
@@ -284,6 +286,21 @@ export function ofTechnique(option: string, technique: Technique): boolean {
   return kind === 'exact' || kind.startsWith(technique);
 }
 
+/**
+ * `problem` with each layer's exact option and `technique`'s only. Filtered after the cost model is
+ * built, so that a plan costs the same in it as in the full problem (a pruned layer's credit depends
+ * on what its consumers are offered) and calibrates the same.
+ */
+export function restrictTo(problem: ModelProblem, technique: Technique): ModelProblem {
+  return {
+    ...problem,
+    layers: problem.layers.map((l) => ({
+      ...l,
+      options: l.options.filter((o) => ofTechnique(o.option, technique)),
+    })),
+  };
+}
+
 /** Whether two plans choose the same options (the order of layers aside). */
 export function samePlan(a: Pick<FeasiblePlan, 'choices'>, b: Pick<FeasiblePlan, 'choices'>): boolean {
   const key = (p: Pick<FeasiblePlan, 'choices'>) =>
@@ -333,13 +350,13 @@ export async function planPolicy(
       accuracy,
       options: version.options
         .filter((o) => o.unavailable === undefined)
-        .filter((o) => options.technique === undefined || ofTechnique(o.option, options.technique))
         .map((o) => ({ ...o, accuracy: o.accuracy ?? 0 })),
     };
     const costs = classCosts(costsInput, measurements, policy.latencyPercentile);
     const costModel = modelProblem(costsInput, costs, { latencyBoundMs: entry.latencyBoundMs });
     const calibration = await calibrationOf(db, policy.deviceClassId, version);
-    const problem = corrected(calibrate(costModel, calibration), corrections[version.model]);
+    const full = corrected(calibrate(costModel, calibration), corrections[version.model]);
+    const problem = options.technique === undefined ? full : restrictTo(full, options.technique);
     models.push({ version, problem, accuracy, costModel, calibration });
   }
   const solveAt = async (latencyMargin: number) => {
@@ -365,5 +382,5 @@ export async function planPolicy(
     solveAt,
     (s) => s.solution.feasible && s.belowFloor.length === 0,
   );
-  return { policy, models, ...solved, planningMs: performance.now() - started };
+  return { policy, models, ...solved, planningMs: performance.now() - started, technique: options.technique };
 }
