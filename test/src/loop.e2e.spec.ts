@@ -87,6 +87,10 @@ describe('the closed loop across processes', () => {
     // took less than predicted).
     const preview = await fleet.client.previewPlan(scope);
     const same = preview.models[0];
+    const approximated = same.layers.filter((l) => l.option !== 'exact');
+    expect(Object.fromEntries(approximated.map((l) => [l.layer, l.option]))).toEqual(
+      deployment.ladder[0].options,
+    );
     expect(same.predicted!.latencyMs).toBeCloseTo(deployment.measured!.latencyMs, 6);
     const measuredMemory = Number(deployment.measured!.memoryBytes);
     expect(Number(same.predicted!.memoryBytes)).toBeGreaterThanOrEqual(measuredMemory - 1);

@@ -319,7 +319,18 @@ function artifactSha(model: string, factor: number): string {
 
 function rungs(model: string, bytes: readonly number[]) {
   const factors = [1, 0.85, 0.7];
-  return bytes.map((b, i) => ({ sha256: artifactSha(model, factors[i]), bytes: b, factor: factors[i] }));
+  const [dense, conv] = model === 'lenet5' ? ['fc1', 'conv2'] : ['ip1', 'conv3'];
+  const options = [
+    { [dense]: 'lowrank:r=16' },
+    { [dense]: 'lowrank:r=8' },
+    { [dense]: 'lowrank:r=8', [conv]: 'prune:keep=0.5' },
+  ];
+  return bytes.map((b, i) => ({
+    sha256: artifactSha(model, factors[i]),
+    bytes: b,
+    factor: factors[i],
+    options: options[i],
+  }));
 }
 
 const LENET_RUNGS = rungs('lenet5', [82_944, 64_310, 47_158]);

@@ -323,6 +323,8 @@ describe('AdminService', () => {
     const status = async () =>
       (await call<GetStatusResponse>((m, cb) => client.getStatus({ scope }, m, cb))).deployments;
     await waitFor(async () => (await status()).every((d) => terminal.includes(d.state)));
+    // Each says the options it runs (approximated layers only): the bounds call for some.
+    expect((await status()).some((d) => Object.keys(d.ladder[0].options).length > 0)).toBe(true);
     for (const d of await status()) {
       expect(d.planId).toBe(deployed.planId);
       expect(d.ladder.length).toBeGreaterThanOrEqual(1);

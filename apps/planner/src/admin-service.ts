@@ -109,7 +109,12 @@ function deploymentProto(d: DeploymentRecord): Deployment {
     state: d.state,
     detail: d.detail ?? '',
     updatedAtUnixMs: d.updatedAt.getTime(),
-    ladder: ladder.map((r) => ({ sha256: r.sha256, bytes: r.bytes, factor: r.factor })),
+    ladder: ladder.map((r) => ({
+      sha256: r.sha256,
+      bytes: r.bytes,
+      factor: r.factor,
+      options: Object.fromEntries(Object.entries(r.choices).filter(([, option]) => option !== 'exact')),
+    })),
     // A device stores its whole ladder, whose bytes are exact once built.
     predicted: predicted && {
       latencyMs: predicted.latencyMs,
