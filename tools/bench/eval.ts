@@ -24,6 +24,7 @@ import { activationPeakBytes, decodeModel, encodeModel, type ModelProto, weightB
 import {
   type AccuracyReference,
   accuracySettings,
+  type ApproximationContext,
   approximationContext,
   calibrate,
   calibrationFromPlans,
@@ -63,7 +64,7 @@ import {
   solveExact,
   uniformLevel,
 } from '@blinknet/planner-core';
-import { CalibrationRunner, MEMORY_SAMPLES, OrtMatrixEngine } from '@blinknet/runtime';
+import { MEMORY_SAMPLES, OrtMatrixEngine } from '@blinknet/runtime';
 import { buildNetwork, type DatasetName, readReferenceModel, referenceModel } from '@blinknet/zoo';
 import { writeReport } from './eval-report';
 import { machine, saveResults } from './machine';
@@ -214,11 +215,7 @@ interface EvalModel {
   readonly heldOut?: EvalSet;
   /** The accuracy model's calibration split and the original's predictions on it (trained models). */
   readonly reference?: AccuracyReference;
-  readonly context: {
-    readonly engine: OrtMatrixEngine;
-    readonly calibration?: CalibrationRunner;
-    readonly refitPruned?: boolean;
-  };
+  readonly context: ApproximationContext;
   readonly verify: VerifySettings;
 }
 
@@ -312,7 +309,7 @@ async function prepare(spec: ModelSpec, dir: string, engine: OrtMatrixEngine): P
   let heldOut: EvalSet | undefined;
   let heldOutAccuracy: number | undefined;
   let ref: AccuracyReference | undefined;
-  let context: EvalModel['context'] = { engine };
+  let context: ApproximationContext;
   if (spec.dataset) {
     const settings = accuracySettings(QUICK ? { calibrationImages: 500 } : {});
     const splits = labelledSplits(spec.dataset, input.dims, settings);
@@ -331,10 +328,10 @@ async function prepare(spec: ModelSpec, dir: string, engine: OrtMatrixEngine): P
   } else {
     // int8:compute fits its activation scale on calibration activations: seeded random inputs here,
     // as the planner uses for a model uploaded without data.
-    context = {
-      engine,
-      calibration: new CalibrationRunner({ [inputName]: randomInputs(input.dims, 16, 3) }),
-    };
+    context = approximationContext(engine, inputName, {
+      activations: randomInputs(input.dims, 16, 3),
+      realInputs: false,
+    });
     for (const c of costs) {
       const exact = ladder.get(c.layer)!.find((o) => o.option === 'exact')!;
       accuracy.set(`${c.layer} ${c.option}`, proxyAccuracy(c.option, c.flops, exact.flops));

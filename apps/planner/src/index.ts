@@ -4,6 +4,7 @@ export { Planner } from './planner';
 export {
   type AccuracyReference,
   type AccuracySettings,
+  type ApproximationContext,
   approximationContext,
   type EvalSet,
   labelledSplits,
